@@ -1,0 +1,24 @@
+"""Tools behind the processes-and-threads course.
+
+Students never need to import this package in a lesson except for the GIL lab
+(``coursetools.gil``); the rest serves the tests, the TA commands and CI.
+"""
+from pathlib import Path
+
+COURSE_ROOT = Path(__file__).resolve().parent.parent
+START_METHODS = ("fork", "spawn", "forkserver")
+
+
+def _put_environment_scripts_on_path() -> None:
+    """nbgrader runs the ``alembic`` command by name when it opens a gradebook,
+    so the environment's script folder must be on PATH even when Python was
+    started as ``.venv/bin/python`` without activating the environment."""
+    import os
+    import sys
+
+    scripts = str(Path(sys.executable).parent)
+    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
+
+
+_put_environment_scripts_on_path()

@@ -1,0 +1,134 @@
+"""Execute notebooks with nbclient under a chosen start method.
+
+Used by the tests (every lesson and problem-set source under fork, spawn and
+forkserver), by ``make bench`` and by authors who refresh a lesson's committed
+outputs::
+
+    python -m coursetools.notebooks execute course/03_pools.ipynb   # in place
+    python -m coursetools.notebooks run --method spawn course/*.ipynb
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+import psutil
+from nbclient import NotebookClient
+
+from .startmethod import kernel_env
+
+RUN_MARKER = "COURSE_NOTEBOOK_RUN"
+
+
+@dataclass
+class NotebookRun:
+    """What executing one notebook produced."""
+
+    notebook: nbformat.NotebookNode
+    seconds: float
+    leftover: list[str] = field(default_factory=list)  # "PID 123 python3" per survivor
+
+    def errors(self) -> list[str]:
+        """One line for every cell that raised, except cells tagged ``raises-exception``."""
+        found = []
+        for index, cell in enumerate(self.notebook.cells):
+            if "raises-exception" in cell.get("metadata", {}).get("tags", []):
+                continue
+            for out in cell.get("outputs", []):
+                if out.get("output_type") == "error":
+                    found.append(f"cell {index}: {out['ename']}: {out['evalue']}")
+        return found
+
+
+def processes_marked(token: str) -> list[psutil.Process]:
+    """Every live process whose environment carries ``RUN_MARKER=token``.
+
+    Children inherit the environment, so this finds whatever a notebook's
+    kernel started, even orphans that were re-parented to init.
+    """
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if proc.environ().get(RUN_MARKER) == token and proc.status() != psutil.STATUS_ZOMBIE:
+                found.append(proc)
+        except (psutil.Error, OSError):
+            continue
+    return found
+
+
+def execute(
+    path: Path,
+    method: str | None = None,
+    timeout: int = 120,
+    allow_errors: bool = False,
+    grace_seconds: float = 2.0,
+) -> NotebookRun:
+    """Run every cell of ``path`` in a fresh kernel whose cwd is its folder.
+
+    Raises ``nbclient.exceptions.CellExecutionError`` on the first error
+    unless ``allow_errors``.  Processes the notebook left running are
+    reported in ``leftover`` (after ``grace_seconds`` to exit) and killed.
+    """
+    path = Path(path).resolve()
+    nb = nbformat.read(path, as_version=4)
+    token = uuid.uuid4().hex
+    env = kernel_env(method)
+    env[RUN_MARKER] = token
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        allow_errors=allow_errors,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    start = time.perf_counter()
+    try:
+        client.execute(env=env)
+    finally:
+        seconds = time.perf_counter() - start
+        deadline = time.monotonic() + grace_seconds
+        leftover = processes_marked(token)
+        while leftover and time.monotonic() < deadline:
+            time.sleep(0.1)
+            leftover = processes_marked(token)
+        described = []
+        for proc in leftover:
+            try:
+                described.append(f"PID {proc.pid} {' '.join(proc.cmdline())[:80]}")
+                proc.kill()
+            except psutil.Error:
+                pass
+    return NotebookRun(nb, seconds, described)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m coursetools.notebooks")
+    sub = parser.add_subparsers(dest="command", required=True)
+    ex = sub.add_parser("execute", help="execute notebooks and save their outputs in place")
+    ex.add_argument("paths", nargs="+", type=Path)
+    run = sub.add_parser("run", help="execute notebooks without saving; print seconds")
+    run.add_argument("--method", choices=["fork", "spawn", "forkserver"])
+    run.add_argument("paths", nargs="+", type=Path)
+    args = parser.parse_args(argv)
+    status = 0
+    for path in args.paths:
+        if not path.is_file():
+            print(f"error: no notebook at {path}", file=sys.stderr)
+            status = 1
+            continue
+        result = execute(path, getattr(args, "method", None), allow_errors=True)
+        problems = result.errors() + [f"left running: {p}" for p in result.leftover]
+        if args.command == "execute":
+            nbformat.write(result.notebook, path)
+        print(f"{path}: {result.seconds:.1f} s" + ("" if not problems else f"  PROBLEMS: {problems}"))
+        status = status or bool(problems)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""Generate the student versions of the problem sets with nbgrader.
+
+``make release`` runs ``python -m coursetools.release``: every assignment in
+``source/`` is generated into ``release/`` (and recorded in the gradebook, as
+``nbgrader generate_assignment --create`` does).  The tests call
+:func:`generate` on a temporary copy of the course to prove that the committed
+``release/`` is exactly what nbgrader makes.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+from nbgrader.apps import NbGraderAPI
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
+
+from . import COURSE_ROOT
+
+
+class NbgraderError(RuntimeError):
+    """An nbgrader step failed; the message is one line a TA can act on."""
+
+
+def course_config(root: Path = COURSE_ROOT) -> Config:
+    """The course's ``nbgrader_config.py`` with its root set to ``root``."""
+    root = Path(root).resolve()
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(COURSE_ROOT)).load_config()
+    config.CourseDirectory.root = str(root)
+    return config
+
+
+def api(root: Path = COURSE_ROOT) -> NbGraderAPI:
+    """An nbgrader API object for the course at ``root``."""
+    return NbGraderAPI(config=course_config(root))
+
+
+def assignments(root: Path = COURSE_ROOT) -> list[str]:
+    """Names of the problem sets in ``root/source`` (folders holding a notebook)."""
+    source = Path(root) / "source"
+    return sorted(
+        d.name for d in source.iterdir()
+        if d.is_dir() and not d.name.startswith(".") and any(d.glob("*.ipynb"))
+    )
+
+
+def last_error_line(result: dict) -> str:
+    """The most useful single line of an nbgrader API result's error or log."""
+    text = (result.get("error") or "") + "\n" + (result.get("log") or "")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    exceptions = [line for line in lines if re.match(r"^[\w.]+(Error|Exception)\b.*:", line)]
+    if exceptions:
+        return exceptions[-1]
+    errors = [line for line in lines if line.startswith("[ERROR]")]
+    return (errors or lines or ["unknown nbgrader error"])[0]
+
+
+def generate(assignment: str, root: Path = COURSE_ROOT) -> None:
+    """Generate ``release/<assignment>`` from ``source/<assignment>``."""
+    if not (Path(root) / "source" / assignment).is_dir():
+        raise NbgraderError(f"unknown assignment {assignment!r}: no folder source/{assignment}")
+    result = api(root).generate_assignment(assignment, force=True, create=True)
+    if not result["success"]:
+        raise NbgraderError(f"generating {assignment} failed: {last_error_line(result)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m coursetools.release", description=__doc__.splitlines()[0])
+    parser.add_argument("assignments", nargs="*", help="default: every folder in source/")
+    args = parser.parse_args(argv)
+    status = 0
+    for name in args.assignments or assignments():
+        try:
+            generate(name)
+            print(f"release/{name}: generated")
+        except NbgraderError as error:
+            print(f"error: {error}", file=sys.stderr)
+            status = 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""nbgrader settings of the course.  The course root is this file's folder.
+
+Every nbgrader command finds this file when run from the course root; the
+environment made by ``make`` also installs a pointer to it, so ``nbgrader``
+works from any working directory inside that environment.
+"""
+from pathlib import Path
+
+c = get_config()  # noqa: F821  (provided by traitlets when it loads this file)
+
+c.CourseDirectory.root = str(Path(__file__).resolve().parent)
+c.CourseDirectory.course_id = "processes-and-threads"
+c.CourseDirectory.source_directory = "source"
+c.CourseDirectory.release_directory = "release"
+c.CourseDirectory.submitted_directory = "submitted"
+c.CourseDirectory.autograded_directory = "autograded"
+c.CourseDirectory.feedback_directory = "feedback"
+# Problem-set worker modules and data files travel with the notebook.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+
+# Per-cell execution limit at autograde.  Exercises start processes and pools,
+# which takes about a second under spawn; 60 s leaves room for a loaded
+# machine while still ending a submission that hangs.
+c.Execute.timeout = 60
+c.Execute.interrupt_on_timeout = True
+
+# nbgrader gives a test cell zero points when it wrote anything to stderr.
+# Output that a correct solution may produce and that says nothing about the
+# student's work is removed before scoring (one regular expression; the whole
+# stderr chunk is dropped when it matches):
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = "|".join([
+    # Python 3.12+: os.fork() in a process that has threads (a Jupyter
+    # kernel always has some) warns that the child may deadlock.
+    r"DeprecationWarning: This process \(pid=\d+\) is multi-threaded, use of fork\(\) may lead to deadlocks",
+    # ipykernel on some platforms, when a child process started by fork
+    # exits while the kernel is busy.
+    r"IPKernelApp\] WARNING \| Parent appears to have exited",
+])

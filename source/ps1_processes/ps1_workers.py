@@ -1,0 +1,69 @@
+"""Functions that problem set 1 runs in child processes.
+
+They live in a module (not in the notebook) because under the *spawn* and
+*forkserver* start methods a child process imports the function it runs by
+name.  Nothing here is a solution: these are the jobs your code starts.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+#: What each behaviour's exit code is, as ``Process.exitcode`` reports it.
+EXPECTED_EXIT_CODES: dict[str, int] = {
+    "return": 0,       # the target returns normally
+    "raise": 1,        # an uncaught exception (its traceback goes to stderr)
+    "exit-3": 3,       # sys.exit(3)
+    "sigkill": -signal.SIGKILL,  # killed by a signal: minus its number
+}
+
+
+def behave(behaviour: str, marker_dir: str) -> None:
+    """Leave a marker file named after this process's PID, then end as told.
+
+    ``behaviour`` is a key of :data:`EXPECTED_EXIT_CODES`.  The marker file
+    ``<marker_dir>/<pid>`` holds the behaviour's name, so a test can check
+    that a real child process ran it.
+    """
+    Path(marker_dir, str(os.getpid())).write_text(behaviour)
+    if behaviour == "return":
+        return
+    if behaviour == "raise":
+        # Silence the traceback: the exit code is what matters here.
+        sys.stderr = open(os.devnull, "w")
+        raise RuntimeError("this child fails on purpose")
+    if behaviour == "exit-3":
+        sys.exit(3)
+    if behaviour == "sigkill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    raise ValueError(f"unknown behaviour {behaviour!r}")
+
+
+#: Rendezvous folders where this process already waited in vain.
+_waited_alone_in: set[str] = set()
+
+
+def square_together(task: tuple[str, int], peers: int = 2, timeout: float = 5.0) -> tuple[int, int, bool]:
+    """Square ``x`` once ``peers`` different processes are working at once.
+
+    ``task`` is ``(rendezvous_dir, x)``.  Each call writes a file named after
+    its PID into ``rendezvous_dir`` and waits until files from ``peers``
+    different PIDs are there, so the call only finishes promptly when several
+    worker processes really run side by side.  Returns ``(x * x, pid, met)``
+    where ``met`` is False when the wait timed out (the work ran alone).
+    After one timeout in a folder a process stops waiting there, so a
+    sequential run fails after ``timeout`` seconds, not that per item.
+    """
+    rendezvous_dir, x = task
+    Path(rendezvous_dir, str(os.getpid())).touch()
+    deadline = time.monotonic() + (0 if rendezvous_dir in _waited_alone_in else timeout)
+    met = len(os.listdir(rendezvous_dir)) >= peers
+    while not met and time.monotonic() < deadline:
+        time.sleep(0.005)
+        met = len(os.listdir(rendezvous_dir)) >= peers
+    if not met:
+        _waited_alone_in.add(rendezvous_dir)
+    return x * x, os.getpid(), met

@@ -1,0 +1,27 @@
+"""Shared test helpers: where the notebooks are, and a throw-away course copy."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from coursetools import COURSE_ROOT
+from coursetools.autograde import copy_course
+from coursetools.release import assignments
+
+# Notebooks under tests/ are fixtures (wrong or hostile submissions), not lessons.
+collect_ignore_glob = ["**/*.ipynb"]
+
+LESSONS = sorted((COURSE_ROOT / "course").glob("[0-9][0-9]_*.ipynb"))
+ASSIGNMENTS = assignments(COURSE_ROOT)
+SOURCE_NOTEBOOKS = sorted((COURSE_ROOT / "source").glob("*/*.ipynb"))
+
+
+def short_id(path: Path) -> str:
+    return str(path.relative_to(COURSE_ROOT))
+
+
+@pytest.fixture
+def course_copy(tmp_path: Path) -> Path:
+    """A temporary copy of the course (config and source/) to generate and grade in."""
+    return copy_course(tmp_path / "course")
