@@ -26,6 +26,9 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
 	$(BIN)/jupyter labextension enable --level=sys_prefix nbgrader >/dev/null 2>&1 || true
+	@# Let nbgrader find this course's config from any working directory.
+	@mkdir -p $(VENV)/etc/jupyter
+	@echo 'load_subconfig(r"$(CURDIR)/nbgrader_config.py")' > $(VENV)/etc/jupyter/nbgrader_config.py
 	@touch $@
 
 env: $(STAMP)
@@ -33,8 +36,9 @@ env: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=.
 
+# One pytest worker per core; each test starts its own kernels.
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 release: $(STAMP)
 	$(BIN)/python -m coursetools.release

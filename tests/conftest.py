@@ -9,9 +9,6 @@ from coursetools import COURSE_ROOT
 from coursetools.autograde import copy_course
 from coursetools.release import assignments
 
-# Notebooks under tests/ are fixtures (wrong or hostile submissions), not lessons.
-collect_ignore_glob = ["**/*.ipynb"]
-
 LESSONS = sorted((COURSE_ROOT / "course").glob("[0-9][0-9]_*.ipynb"))
 ASSIGNMENTS = assignments(COURSE_ROOT)
 SOURCE_NOTEBOOKS = sorted((COURSE_ROOT / "source").glob("*/*.ipynb"))
@@ -25,3 +22,4 @@ def short_id(path: Path) -> str:
 def course_copy(tmp_path: Path) -> Path:
     """A temporary copy of the course (config and source/) to generate and grade in."""
     return copy_course(tmp_path / "course")
+
