@@ -33,8 +33,10 @@ $(STAMP): requirements.txt pyproject.toml
 
 env: $(STAMP)
 
+# Jupyter refuses to run as root (containers, VMs) without --allow-root.
+LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=.
+	$(BIN)/jupyter lab --notebook-dir=. $(LAB_ARGS)
 
 # One pytest worker per core; each test starts its own kernels.
 test: $(STAMP)

@@ -53,3 +53,20 @@ def test_installed_environment_matches_the_lock():
 def test_python_version_is_supported():
     """The README promises CPython 3.11 to 3.13."""
     assert (3, 11) <= sys.version_info[:2] <= (3, 13), f"unsupported Python {sys.version.split()[0]}"
+
+
+def test_jupyterlab_has_the_nbgrader_extensions():
+    """`make lab` shows Assignment List, Validate, Formgrader and Create Assignment."""
+    import subprocess
+    from pathlib import Path
+
+    jupyter = str(Path(sys.executable).parent / "jupyter")
+    lab = subprocess.run([jupyter, "labextension", "list"], capture_output=True, text=True, timeout=120)
+    listing = lab.stdout + lab.stderr
+    assert "@jupyter/nbgrader" in listing and "enabled" in listing.split("@jupyter/nbgrader")[1].splitlines()[0], (
+        "the nbgrader JupyterLab extension is not enabled")
+    server = subprocess.run([jupyter, "server", "extension", "list"], capture_output=True, text=True, timeout=120)
+    listing = server.stdout + server.stderr
+    for name in ("formgrader", "assignment_list", "validate_assignment", "course_list"):
+        line = next((l for l in listing.splitlines() if f"nbgrader.server_extensions.{name} " in l + " "), "")
+        assert "enabled" in line, f"server extension nbgrader.server_extensions.{name} is not enabled"
