@@ -26,6 +26,9 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
 	$(BIN)/jupyter labextension enable --level=sys_prefix nbgrader >/dev/null 2>&1 || true
+	@# Build matplotlib's font cache now: its first import says so on stderr,
+	@# which would show up in the first lesson that plots.
+	$(BIN)/python -c "import matplotlib.pyplot" 2>/dev/null
 	@# Let nbgrader find this course's config from any working directory.
 	@mkdir -p $(VENV)/etc/jupyter
 	@echo 'load_subconfig(r"$(CURDIR)/nbgrader_config.py")' > $(VENV)/etc/jupyter/nbgrader_config.py
