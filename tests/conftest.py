@@ -1,6 +1,7 @@
 """Shared test helpers: where the notebooks are, and a throw-away course copy."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,9 @@ import pytest
 from coursetools import COURSE_ROOT
 from coursetools.autograde import copy_course
 from coursetools.release import assignments
+
+# Lesson worker modules are imported by plain name, as the notebooks beside them do.
+sys.path.insert(0, str(COURSE_ROOT / "course"))
 
 LESSONS = sorted((COURSE_ROOT / "course").glob("[0-9][0-9]_*.ipynb"))
 ASSIGNMENTS = assignments(COURSE_ROOT)

@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 COURSE = Path(__file__).resolve().parent.parent / "course"
-sys.path.insert(0, str(COURSE))
-import distributed_workers as dw  # noqa: E402
+import distributed_workers as dw
 
 METHODS = multiprocessing.get_all_start_methods()
 

@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import multiprocessing
 import queue
-import sys
 import time
-from pathlib import Path
 
 import psutil
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "course"))
-import ipc_workers as ipc  # noqa: E402
+import ipc_workers as ipc
 
 METHODS = [m for m in ("fork", "spawn", "forkserver") if m in multiprocessing.get_all_start_methods()]
 mp = multiprocessing.get_context()

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import sys
 import threading
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "course"))
-import locks_workers as lw  # noqa: E402
+import locks_workers as lw
 
 UNLOCKED_RUNS = 20
 LOCKED_RUNS = 20

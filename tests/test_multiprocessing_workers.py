@@ -7,16 +7,12 @@ import signal
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from pathlib import Path
 
 import pytest
 
-from coursetools import COURSE_ROOT
 
-if str(COURSE_ROOT / "course") not in sys.path:
-    sys.path.insert(0, str(COURSE_ROOT / "course"))
 
-import multiprocessing_workers as workers  # noqa: E402
+import multiprocessing_workers as workers
 
 METHODS = [m for m in ("fork", "spawn", "forkserver") if m in mp.get_all_start_methods()]
 

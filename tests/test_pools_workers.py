@@ -3,18 +3,14 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
-from coursetools import COURSE_ROOT
 
-if str(COURSE_ROOT / "course") not in sys.path:
-    sys.path.insert(0, str(COURSE_ROOT / "course"))
 
-import pools_workers as workers  # noqa: E402
+import pools_workers as workers
 
 METHODS = [m for m in ("fork", "spawn", "forkserver") if m in mp.get_all_start_methods()]
 

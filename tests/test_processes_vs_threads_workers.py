@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 COURSE = Path(__file__).resolve().parent.parent / "course"
-sys.path.insert(0, str(COURSE))
-import processes_vs_threads_workers as pvt  # noqa: E402
+import processes_vs_threads_workers as pvt
 
 METHODS = multiprocessing.get_all_start_methods()
 

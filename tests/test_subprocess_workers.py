@@ -10,10 +10,8 @@ import pytest
 
 from coursetools import COURSE_ROOT
 
-if str(COURSE_ROOT / "course") not in sys.path:
-    sys.path.insert(0, str(COURSE_ROOT / "course"))
 
-import subprocess_workers as workers  # noqa: E402
+import subprocess_workers as workers
 
 PROGRAM = [sys.executable, str(COURSE_ROOT / "course" / "subprocess_workers.py")]
 

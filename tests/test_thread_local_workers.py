@@ -2,16 +2,13 @@
 from __future__ import annotations
 
 import sqlite3
-import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import copy_context
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "course"))
-import thread_local_workers as tlw  # noqa: E402
+import thread_local_workers as tlw
 
 
 def run_in_threads(handler, users: list[str]) -> list[str]:

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 COURSE = Path(__file__).resolve().parent.parent / "course"
-sys.path.insert(0, str(COURSE))
-import threads_workers as tw  # noqa: E402
+import threads_workers as tw
 
 
 @pytest.fixture(autouse=True)
