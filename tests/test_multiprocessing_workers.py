@@ -10,8 +10,6 @@ from concurrent.futures.process import BrokenProcessPool
 
 import pytest
 
-
-
 import multiprocessing_workers as workers
 
 METHODS = [m for m in ("fork", "spawn", "forkserver") if m in mp.get_all_start_methods()]

@@ -8,8 +8,6 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
-
-
 import pools_workers as workers
 
 METHODS = [m for m in ("fork", "spawn", "forkserver") if m in mp.get_all_start_methods()]

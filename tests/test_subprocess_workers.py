@@ -10,7 +10,6 @@ import pytest
 
 from coursetools import COURSE_ROOT
 
-
 import subprocess_workers as workers
 
 PROGRAM = [sys.executable, str(COURSE_ROOT / "course" / "subprocess_workers.py")]
