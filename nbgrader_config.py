@@ -15,8 +15,12 @@ c.CourseDirectory.release_directory = "release"
 c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"
-# Problem-set worker modules and data files travel with the notebook.
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+# Problem-set worker modules and data files travel with the notebook, but not
+# the modules a notebook writes with %%writefile (the student's code,
+# ps<N>_student_*.py): running a source notebook in place leaves the
+# solution's copies in source/, and they must never reach release/ nor
+# overwrite a submission's own at autograde.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "ps*_student_*.py"]
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 

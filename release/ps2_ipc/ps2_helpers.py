@@ -1,0 +1,508 @@
+"""What problem set 2 runs beside your code: jobs for child processes and test tools.
+
+Functions that a child process runs live in a module (not in the notebook)
+because under the *spawn* and *forkserver* start methods the child imports
+them by name.  Nothing here is a solution: these are the jobs, the work
+functions and the checks that the notebook's tests use.
+
+Every wait here has a generous time limit, so a test never hangs: when your
+code does not answer, the test fails with a message that says what it was
+waiting for.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib
+import importlib.util
+import marshal
+import multiprocessing
+import os
+import queue
+import signal
+import sys
+import threading
+import time
+import uuid
+from types import ModuleType
+from typing import Any, Callable, Iterator
+
+import psutil
+
+#: Seconds a new child process may take to start and answer (a loaded machine is slow).
+STARTUP = 30.0
+#: Seconds a process that is already running may take to react.
+PATIENCE = 10.0
+#: The end-of-stream marker of this problem set.
+SENTINEL = None
+
+
+# --------------------------------------------------------------------------- modules
+
+def fresh_import(name: str) -> ModuleType:
+    """Import module ``name`` anew from its ``.py`` file.
+
+    After ``%%writefile`` rewrote a module, a plain ``import`` would give the
+    old one (already in ``sys.modules``), and a stale ``__pycache__`` file
+    could give it to child processes too.  This drops both.
+    """
+    importlib.invalidate_caches()
+    sys.modules.pop(name, None)
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.origin:
+        raise ModuleNotFoundError(f"no module {name!r}: run the cell that writes {name}.py first")
+    cached = spec.cached
+    if cached and os.path.exists(cached):
+        os.remove(cached)
+    return importlib.import_module(name)
+
+
+# --------------------------------------------------------------------------- work functions
+
+def square(item: int) -> int:
+    """Return ``item * item`` (a work function for trying things out)."""
+    return item * item
+
+
+def tag(item: Any) -> tuple[Any, int]:
+    """Return ``(item, pid)``: the item and the PID of the process that handled it."""
+    return item, os.getpid()
+
+
+#: For each Together token: did this process meet its peers (set at its first call)?
+_met: dict[str, bool] = {}
+
+
+class Together:
+    """A work function that proves several processes work at the same time.
+
+    ``Together(workers)`` returns ``(item, pid, together)`` for each item.  The
+    first call in each process waits at a barrier until ``workers`` processes
+    are there at once (at most ``timeout`` seconds); ``together`` says whether
+    they met.  Processes that run one after the other never meet, and a call
+    in the process that made the ``Together`` (this kernel) does not wait.  With
+    ``payload`` bytes added to every result, results are too big for a pipe's
+    buffer, which turns the join-before-drain mistake into a sure deadlock.
+
+    Pass it to each ``Process`` as an argument (a barrier may travel to a child
+    that way, not through a queue).
+    """
+
+    def __init__(self, workers: int, payload: int = 0, timeout: float = 15.0) -> None:
+        self.barrier = multiprocessing.Barrier(workers)
+        self.creator = os.getpid()
+        self.payload = payload
+        self.timeout = timeout
+        self.token = uuid.uuid4().hex
+
+    def __call__(self, item: Any) -> tuple:
+        if self.token not in _met and os.getpid() == self.creator:
+            _met[self.token] = False  # not a worker process at all
+        if self.token not in _met:
+            try:
+                self.barrier.wait(self.timeout)
+                _met[self.token] = True
+            except threading.BrokenBarrierError:
+                _met[self.token] = False
+        result = (item, os.getpid(), _met[self.token])
+        if self.payload:
+            result += (b"p" * self.payload,)
+        return result
+
+
+# --------------------------------------------------------------------------- calling code in a child
+
+def _call_and_report(module: str, function: str, args: tuple, report: Any) -> None:
+    """Child side of :class:`ChildCall`: report instead of printing a traceback."""
+    try:
+        func = getattr(importlib.import_module(module), function)
+    except BaseException as error:  # noqa: BLE001 - reported to the test
+        report.send(("raised", f"cannot get {module}.{function}: {type(error).__name__}: {error}"))
+        return
+    report.send(("started", os.getpid()))
+    try:
+        value = func(*args)
+    except BaseException as error:  # noqa: BLE001 - reported to the test
+        report.send(("raised", f"{function}() raised {type(error).__name__}: {error}"))
+    else:
+        report.send(("returned", repr(value)[:200]))
+
+
+class ChildCall:
+    """Run ``module.function(*args)`` in a new child process and watch it.
+
+    An exception in the child is reported to the parent (nothing is printed),
+    so a test can fail with the child's error message.
+    """
+
+    def __init__(self, module: str, function: str, *args: Any) -> None:
+        self.label = f"{function}()"
+        self._reader, writer = multiprocessing.Pipe(duplex=False)
+        self.process = multiprocessing.Process(
+            target=_call_and_report, args=(module, function, args, writer),
+            name=f"{module}.{function}", daemon=True)
+        self.process.start()
+        writer.close()
+        self.events: list[tuple] = []
+
+    def _read_reports(self, timeout: float = 0.0) -> None:
+        try:
+            while self._reader.poll(timeout):
+                self.events.append(self._reader.recv())
+                timeout = 0.0
+        except (EOFError, OSError):
+            pass
+
+    def failure(self) -> str | None:
+        """The child's error message if it raised, else None."""
+        self._read_reports()
+        for event in self.events:
+            if event[0] == "raised":
+                return event[1]
+        return None
+
+    def wait_started(self, timeout: float = STARTUP) -> int:
+        """Wait until the child is about to call the function; return its PID."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for event in self.events:
+                if event[0] == "started":
+                    return event[1]
+            if self.failure():
+                raise AssertionError(self.failure())
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the child process did not start {self.label} within {timeout:.0f} s")
+            if not self.process.is_alive():
+                self._read_reports(0.5)
+                if not any(e[0] == "started" for e in self.events):
+                    raise AssertionError(f"the child process died (exit code {self.process.exitcode}) "
+                                         f"before calling {self.label}")
+            self._read_reports(0.05)
+
+    def finished(self, timeout: float = PATIENCE) -> bool:
+        """Wait at most ``timeout`` s for the child to end; True if it has."""
+        self.process.join(timeout)
+        return not self.process.is_alive()
+
+    def assert_returned(self, timeout: float = PATIENCE, why: str = "") -> None:
+        """Fail unless the function returned normally and the child then ended."""
+        if not self.finished(timeout):
+            raise AssertionError(f"{self.label} is still running {timeout:.0f} s after it should have "
+                                 f"returned{why}")
+        self._read_reports()
+        if self.failure():
+            raise AssertionError(self.failure())
+        assert any(e[0] == "returned" for e in self.events) and self.process.exitcode == 0, (
+            f"the child running {self.label} ended with exit code {self.process.exitcode}")
+
+    def stop(self) -> None:
+        """Kill the child if it is still running, and reap it."""
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(PATIENCE)
+        self._reader.close()
+
+
+def collect(source: Any, child: ChildCall, expected: int | None = None,
+            timeout: float = STARTUP) -> list:
+    """Read ``source`` (a queue) until SENTINEL; return the items before it.
+
+    Fails fast, with a message, when ``child`` raised or ended without putting
+    SENTINEL; fails after ``timeout`` s in any case, and after PATIENCE s once
+    ``expected`` items arrived but SENTINEL does not follow.
+    """
+    items: list = []
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            item = source.get(timeout=0.05)
+        except queue.Empty:
+            failure = child.failure()
+            if failure:
+                raise AssertionError(failure) from None
+            if not child.process.is_alive():
+                try:  # everything the child put is in the pipe once it has ended
+                    item = source.get(timeout=0.5)
+                except queue.Empty:
+                    raise AssertionError(
+                        f"{child.label} ended without putting SENTINEL (None) at the end; "
+                        f"got {len(items)} items before that") from None
+            elif time.monotonic() > deadline:
+                raise AssertionError(
+                    f"{child.label} is still running but sent no SENTINEL (None) after "
+                    f"{len(items)} items: does it stop when its own input ends?") from None
+            else:
+                continue
+        if item is SENTINEL:
+            return items
+        items.append(item)
+        if expected is not None and len(items) == expected:
+            deadline = min(deadline, time.monotonic() + PATIENCE)
+
+
+@contextlib.contextmanager
+def started(*processes: Any, patience: float = PATIENCE) -> Iterator[tuple]:
+    """Start ``processes``; when the block ends, join them, killing any still running.
+
+    A process that does not end within ``patience`` seconds after the block
+    is killed (and this says so), so that nothing is left running even when
+    the code in the block failed.
+    """
+    for process in processes:
+        process.start()
+    try:
+        yield processes
+    finally:
+        deadline = time.monotonic() + patience
+        for process in processes:
+            process.join(max(0.0, deadline - time.monotonic()))
+        for process in processes:
+            if process.is_alive():
+                print(f"{process.name} was still running {patience:.0f} s later: killed it")
+                process.kill()
+                process.join()
+
+
+def read_all(source: Any, *processes: Any, timeout: float = STARTUP) -> list:
+    """Read ``source`` until SENTINEL and return the items before it.
+
+    For trying things out: instead of blocking forever, it stops with an
+    error when every process in ``processes`` has ended and nothing more can
+    come, or after ``timeout`` seconds.
+    """
+    items: list = []
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            item = source.get(timeout=0.05)
+        except queue.Empty:
+            if all(p.exitcode is not None for p in processes):
+                try:
+                    item = source.get(timeout=0.5)
+                except queue.Empty:
+                    codes = [p.exitcode for p in processes]
+                    raise RuntimeError(f"the processes ended (exit codes {codes}) without "
+                                       f"sending SENTINEL; got {items}") from None
+            elif time.monotonic() > deadline:
+                raise RuntimeError(f"no SENTINEL after {timeout:.0f} s; got {items}") from None
+            else:
+                continue
+        if item is SENTINEL:
+            return items
+        items.append(item)
+
+
+def received(conn: Any, child: ChildCall, timeout: float = STARTUP) -> Any:
+    """Receive one message on ``conn`` from ``child``; fail fast if it raised or died."""
+    deadline = time.monotonic() + timeout
+    while not conn.poll(0.05):
+        failure = child.failure()
+        if failure:
+            raise AssertionError(failure)
+        if not child.process.is_alive() and not conn.poll(0.5):
+            raise AssertionError(f"{child.label} ended without answering")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no answer from {child.label} within {timeout:.0f} s")
+    return conn.recv()
+
+
+def exchange(conn: Any, child: ChildCall, request: Any) -> Any:
+    """Send ``request`` to the server ``child`` on ``conn`` and return its answer."""
+    try:
+        conn.send(request)
+    except OSError:
+        raise AssertionError(child.failure() or f"{child.label} closed its end of the pipe "
+                             f"before the request {request!r}") from None
+    return received(conn, child)
+
+
+# --------------------------------------------------------------------------- calling code in this kernel
+
+#: Code that did not return in time once: (module, name, bytecode digest).
+_hung: set[tuple] = set()
+
+
+def _identity(func: Callable) -> tuple:
+    code = getattr(func, "__code__", None)
+    digest = hashlib.sha1(marshal.dumps(code)).hexdigest() if code is not None else id(func)
+    return getattr(func, "__module__", None), getattr(func, "__qualname__", repr(func)), digest
+
+
+def call_with_timeout(func: Callable, *args: Any, timeout: float = STARTUP, **kwargs: Any) -> Any:
+    """Return ``func(*args, **kwargs)``, run in a daemon thread so the test cannot hang.
+
+    Re-raises what ``func`` raised; raises AssertionError when it has not
+    returned after ``timeout`` seconds (it then goes on in the background).
+    The same code is not waited for twice: once a function hung, calling it
+    again (unchanged) fails at once.  Change the code and it is tried again.
+    """
+    name = getattr(func, "__name__", "the call")
+    if _identity(func) in _hung:
+        raise AssertionError(f"{name}() did not return in an earlier call either (it hung for "
+                             f"{STARTUP:.0f} s there), so it is not called again: fix the hang first")
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = func(*args, **kwargs)
+        except BaseException as error:  # noqa: BLE001 - re-raised in the caller
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run, name=f"ps2-{getattr(func, '__name__', 'call')}", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        _hung.add(_identity(func))
+        raise AssertionError(f"{name}() did not return within {timeout:.0f} s: "
+                             "is it waiting for something that never comes (a deadlock)?")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+# --------------------------------------------------------------------------- child processes left behind
+
+_HELPER_PROCESSES = ("multiprocessing.resource_tracker", "multiprocessing.forkserver")
+
+
+def _is_multiprocessing_helper(proc: psutil.Process) -> bool:
+    """The resource tracker or the fork server themselves (not what the fork server forks).
+
+    Both are started by this kernel.  Children forked by the fork server
+    inherit its command line, but their parent is the fork server.
+    """
+    try:
+        command = " ".join(proc.cmdline())
+        return proc.ppid() == os.getpid() and any(name in command for name in _HELPER_PROCESSES)
+    except psutil.Error:
+        return False
+
+
+def running_children() -> dict[tuple[int, float], psutil.Process]:
+    """The kernel's descendants that are running (not zombies), keyed by (pid, start time).
+
+    multiprocessing's own helper processes (resource tracker, fork server)
+    are left out: they belong to multiprocessing, not to your code.
+    """
+    found = {}
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            if proc.status() == psutil.STATUS_ZOMBIE or _is_multiprocessing_helper(proc):
+                continue
+            found[(proc.pid, proc.create_time())] = proc
+        except psutil.Error:
+            continue
+    return found
+
+
+def new_children(before: dict) -> list[psutil.Process]:
+    """Running descendants that were not in ``before`` (see :func:`running_children`)."""
+    return [proc for key, proc in running_children().items() if key not in before]
+
+
+def kill_new_children(before: dict) -> None:
+    """Kill every running descendant that was not in ``before`` (test clean-up)."""
+    for proc in new_children(before):
+        try:
+            proc.kill()
+        except psutil.Error:
+            pass
+    multiprocessing.active_children()  # reaps what this kernel's Process objects can
+
+
+# --------------------------------------------------------------------------- servers for Part C
+
+def echo_server(conn: Any) -> None:
+    """Answer every request with ``("echo", request, pid)`` until None arrives."""
+    while True:
+        request = conn.recv()
+        if request is None:
+            break
+        conn.send(("echo", request, os.getpid()))
+    conn.close()
+
+
+def slow_echo_server(conn: Any, delay: float = 0.5) -> None:
+    """Like :func:`echo_server`, but each answer comes ``delay`` seconds late."""
+    while True:
+        request = conn.recv()
+        if request is None:
+            break
+        time.sleep(delay)
+        conn.send(("echo", request, os.getpid()))
+    conn.close()
+
+
+def silent_server(conn: Any) -> None:
+    """Read requests and never answer, until None arrives."""
+    while conn.recv() is not None:
+        pass
+    conn.close()
+
+
+# --------------------------------------------------------------------------- workers for Part D
+
+def polite_worker(inbox: Any, outbox: Any, ready: Any) -> None:
+    """Copy items from ``inbox`` to ``outbox`` until SENTINEL, then end."""
+    ready.set()
+    while True:
+        item = inbox.get()
+        if item is SENTINEL:
+            break
+        outbox.put(item)
+
+
+def stuck_worker(inbox: Any, outbox: Any, ready: Any) -> None:
+    """Hang without reading ``inbox``: only a signal can stop it."""
+    ready.set()
+    threading.Event().wait()
+
+
+def stubborn_worker(inbox: Any, outbox: Any, ready: Any) -> None:
+    """Hang and ignore SIGTERM: only SIGKILL can stop it."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    ready.set()
+    threading.Event().wait()
+
+
+WORKER_KINDS = {"polite": polite_worker, "stuck": stuck_worker, "stubborn": stubborn_worker}
+
+
+@contextlib.contextmanager
+def running_workers(kinds: list[str]) -> Iterator[tuple[list, Any, Any]]:
+    """Start one worker per kind, all reading one inbox; yield (workers, inbox, outbox).
+
+    Workers are named ``<kind>-<n>`` and are running (waiting for items) when
+    the block starts.  When it ends, any worker still running is killed.
+    """
+    inbox, outbox = multiprocessing.Queue(), multiprocessing.Queue()
+    workers, ready = [], []
+    try:
+        for number, kind in enumerate(kinds, 1):
+            event = multiprocessing.Event()
+            worker = multiprocessing.Process(target=WORKER_KINDS[kind], args=(inbox, outbox, event),
+                                             name=f"{kind}-{number}", daemon=True)
+            worker.start()
+            workers.append(worker)
+            ready.append(event)
+        for worker, event in zip(workers, ready):
+            if not event.wait(STARTUP):
+                raise RuntimeError(f"worker {worker.name} did not start within {STARTUP:.0f} s")
+        yield workers, inbox, outbox
+    finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.kill()
+            worker.join(PATIENCE)
+
+
+def drain(source: Any, count: int, timeout: float = PATIENCE) -> list:
+    """Take ``count`` items from ``source``, or as many as arrive within ``timeout`` s."""
+    items: list = []
+    deadline = time.monotonic() + timeout
+    while len(items) < count:
+        try:
+            items.append(source.get(timeout=max(0.05, deadline - time.monotonic())))
+        except queue.Empty:
+            break
+    return items

@@ -1,0 +1,296 @@
+"""Unit tests of the problem sets' helper modules (source/ps2_ipc/ps2_helpers.py, source/ps3_threads/ps3_helpers.py).
+
+The notebooks' tests rely on these helpers to make concurrency bugs show
+every time; here they are checked against known-good and known-bad code.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+SOURCE = Path(__file__).resolve().parent.parent / "source"
+sys.path.insert(0, str(SOURCE / "ps2_ipc"))
+sys.path.insert(0, str(SOURCE / "ps3_threads"))
+import ps2_helpers  # noqa: E402
+import ps3_helpers  # noqa: E402
+
+
+# --------------------------------------------------------------------------- ps2_helpers
+
+def test_fresh_import_sees_a_rewritten_module(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = tmp_path / "ps_helper_probe_mod.py"
+    module.write_text("ANSWER = 1\n")
+    assert ps2_helpers.fresh_import("ps_helper_probe_mod").ANSWER == 1
+    module.write_text("ANSWER = 2\n")  # same size, same second: the cached .pyc must not win
+    assert ps2_helpers.fresh_import("ps_helper_probe_mod").ANSWER == 2
+    sys.modules.pop("ps_helper_probe_mod", None)
+
+
+def test_fresh_import_names_the_missing_module():
+    with pytest.raises(ModuleNotFoundError, match="run the cell"):
+        ps2_helpers.fresh_import("no_such_module_ps_helpers")
+
+
+def test_together_in_the_creating_process_does_not_wait():
+    work = ps2_helpers.Together(3, timeout=30)
+    started = time.monotonic()
+    assert work("x") == ("x", os.getpid(), False)
+    assert time.monotonic() - started < 5
+
+
+def test_together_meets_in_parallel_processes():
+    work = ps2_helpers.Together(2, payload=10)
+    results = multiprocessing.Queue()
+    children = [multiprocessing.Process(target=_put_work, args=(work, item, results)) for item in "ab"]
+    for child in children:
+        child.start()
+    got = sorted(results.get(timeout=30) for _ in children)
+    for child in children:
+        child.join(30)
+    assert [item for item, *_ in got] == ["a", "b"]
+    assert all(together for _, _, together, _ in got)
+    assert all(payload == b"p" * 10 for *_, payload in got)
+    assert len({pid for _, pid, _, _ in got}) == 2
+
+
+def _put_work(work, item, results):
+    results.put(work(item))
+
+
+def test_child_call_reports_an_exception_instead_of_printing_it(capfd):
+    child = ps2_helpers.ChildCall("ps2_helpers", "square", "not a number")
+    try:
+        assert child.finished(30)
+        assert "TypeError" in (child.failure() or "")
+        with pytest.raises(AssertionError, match="TypeError"):
+            child.assert_returned()
+    finally:
+        child.stop()
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_collect_fails_fast_without_a_sentinel():
+    outbox = multiprocessing.Queue()
+    child = ps2_helpers.ChildCall("ps2_helpers", "polite_worker", multiprocessing.Queue(), outbox,
+                                  multiprocessing.Event())
+    child.process.kill()
+    child.process.join()
+    started = time.monotonic()
+    with pytest.raises(AssertionError, match="without putting SENTINEL"):
+        ps2_helpers.collect(outbox, child)
+    assert time.monotonic() - started < 10
+    child.stop()
+
+
+def test_call_with_timeout_returns_raises_and_remembers_a_hang():
+    assert ps2_helpers.call_with_timeout(sum, [1, 2, 3]) == 6
+    with pytest.raises(ZeroDivisionError):
+        ps2_helpers.call_with_timeout(lambda: 1 / 0)
+    release = threading.Event()
+
+    def hangs():
+        release.wait(60)
+
+    with pytest.raises(AssertionError, match="did not return within"):
+        ps2_helpers.call_with_timeout(hangs, timeout=0.2)
+    started = time.monotonic()
+    with pytest.raises(AssertionError, match="earlier call"):
+        ps2_helpers.call_with_timeout(hangs, timeout=30)
+    assert time.monotonic() - started < 1
+    release.set()
+
+
+def test_new_children_sees_running_children_only():
+    before = ps2_helpers.running_children()
+    child = multiprocessing.Process(target=time.sleep, args=(60,), daemon=True)
+    child.start()
+    try:
+        assert [p.pid for p in ps2_helpers.new_children(before)] == [child.pid]
+        ps2_helpers.kill_new_children(before)
+        child.join(10)
+        assert not ps2_helpers.new_children(before)
+    finally:
+        if child.is_alive():
+            child.kill()
+        child.join()
+
+
+@pytest.mark.parametrize("kind, code", [("stuck", -signal.SIGTERM), ("stubborn", -signal.SIGKILL)])
+def test_unwilling_workers_need_their_signal(kind, code):
+    with ps2_helpers.running_workers(["polite", kind]) as (workers, inbox, outbox):
+        polite, other = workers
+        inbox.put("item")
+        inbox.put(ps2_helpers.SENTINEL)
+        polite.join(30)
+        assert polite.exitcode == 0 and outbox.get(timeout=10) == "item"
+        other.terminate()
+        other.join(1)
+        if code == -signal.SIGKILL:
+            assert other.is_alive(), "a stubborn worker must survive SIGTERM"
+            other.kill()
+            other.join(10)
+        assert other.exitcode == code
+
+
+def test_servers_answer_and_stop():
+    here, there = multiprocessing.Pipe()
+    child = ps2_helpers.ChildCall("ps2_helpers", "echo_server", there)
+    there.close()
+    try:
+        assert ps2_helpers.exchange(here, child, "hi") == ("echo", "hi", child.wait_started())
+        here.send(None)
+        child.assert_returned()
+    finally:
+        child.stop()
+        here.close()
+
+
+# --------------------------------------------------------------------------- ps3_helpers
+
+class LockedCounter:
+    def __init__(self):
+        self.value = 0
+        self._lock = threading.Lock()
+
+    def increment(self):
+        with self._lock:
+            self.value += 1
+
+
+class UnlockedCounter:
+    def __init__(self):
+        self.value = 0
+
+    def increment(self):
+        self.value += 1
+
+
+class ClassLockCounter:
+    lock = threading.RLock()
+    value = 0
+
+    def increment(self):
+        with self.lock:
+            self.value += 1
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_race_leaves_a_locked_counter_exact(threads):
+    counter = ps3_helpers.traced(LockedCounter)()
+    started = time.monotonic()
+    ps3_helpers.race(*[lambda: [counter.increment() for _ in range(5)]] * threads)
+    assert counter.value == 5 * threads
+    assert ps3_helpers.accesses(counter) == {"reads": 5 * threads, "writes": 5 * threads}
+    assert time.monotonic() - started < ps3_helpers.FALLBACK, "a correct counter should never wait for the fallback"
+
+
+def test_race_wraps_class_level_locks():
+    counter = ps3_helpers.traced(ClassLockCounter)()
+    ps3_helpers.race(*[lambda: [counter.increment() for _ in range(3)]] * 2)
+    assert counter.value == 6
+
+
+@pytest.mark.parametrize("attempt", range(5))
+def test_race_makes_an_unlocked_counter_lose_updates_every_time(attempt):
+    counter = ps3_helpers.traced(UnlockedCounter)()
+    ps3_helpers.race(*[lambda: [counter.increment() for _ in range(3)]] * 2)
+    assert counter.value == 3
+
+
+def ordered_transfer(source, target, amount):
+    first, second = sorted((source, target), key=lambda account: account.number)
+    with first.lock, second.lock:
+        if source.balance < amount:
+            raise ValueError("insufficient funds")
+        source.balance -= amount
+        target.balance += amount
+
+
+def naive_transfer(source, target, amount):
+    with source.lock, target.lock:
+        source.balance -= amount
+        target.balance += amount
+
+
+def test_race_ordered_transfers_in_a_circle_finish():
+    a, b, c = (ps3_helpers.Account(n, 100) for n in (1, 2, 3))
+    ps3_helpers.race(lambda: ordered_transfer(a, b, 10), lambda: ordered_transfer(b, c, 20),
+                     lambda: ordered_transfer(c, a, 30))
+    assert (a.balance, b.balance, c.balance) == (120, 90, 90)
+
+
+def test_race_reports_the_deadlock_of_argument_order_locking():
+    a, b = ps3_helpers.Account(1, 100), ps3_helpers.Account(2, 100)
+    with pytest.raises(AssertionError, match="deadlock"):
+        ps3_helpers.race(lambda: naive_transfer(a, b, 1), lambda: naive_transfer(b, a, 1), timeout=2)
+
+
+def test_race_returns_exceptions_when_asked():
+    source, x, y = (ps3_helpers.Account(n, b) for n, b in ((1, 100), (2, 0), (3, 0)))
+    outcomes = ps3_helpers.race(lambda: ordered_transfer(source, x, 70), lambda: ordered_transfer(source, y, 70),
+                                return_exceptions=True)
+    assert sorted(type(o).__name__ for o in outcomes) == ["NoneType", "ValueError"]
+    with pytest.raises(ValueError):
+        ps3_helpers.race(lambda: ordered_transfer(source, x, 70))
+
+
+def test_an_untraced_lock_only_costs_one_fallback(monkeypatch):
+    monkeypatch.setattr(ps3_helpers, "FALLBACK", 0.3)
+    hidden = threading.Lock()
+
+    class GlobalLockCounter:
+        def __init__(self):
+            self.value = 0
+
+        def increment(self):
+            with hidden:
+                self.value += 1
+
+    counter = ps3_helpers.traced(GlobalLockCounter)()
+    started = time.monotonic()
+    ps3_helpers.race(*[lambda: [counter.increment() for _ in range(5)]] * 2)
+    assert counter.value == 10
+    assert time.monotonic() - started < 3
+
+
+def test_traced_lock_outside_a_race_is_a_lock():
+    lock = ps3_helpers.TracedLock()
+    assert lock.acquire() and lock.locked()
+    assert not lock.acquire(False)
+    lock.release()
+    assert not lock.locked()
+    with lock:
+        assert lock.locked()
+    reentrant = ps3_helpers.TracedLock(threading.RLock())
+    with reentrant, reentrant:
+        assert reentrant.locked()
+    assert not reentrant.locked()
+
+
+def test_thread_together_numbers_threads_and_meets():
+    work = ps3_helpers.Together(3, timeout=20)
+    out = []
+    threads = [threading.Thread(target=lambda i=i: out.append(work(i))) for i in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(number for _, number, _ in out) == [0, 1, 2]
+    assert all(met for *_, met in out) and len(work.threads) == 3
+
+
+def test_fail_on_and_call_with_timeout():
+    doubled = ps3_helpers.fail_on(3, KeyError)
+    assert doubled(2) == 4
+    with pytest.raises(KeyError):
+        doubled(3)
+    with pytest.raises(AssertionError, match="did not return"):
+        ps3_helpers.call_with_timeout(threading.Event().wait, timeout=0.2)
