@@ -6,6 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-requirements
 PYTEST_ARGS ?=
+GRADE_ARGS ?=
 
 .PHONY: help env lab test test-fast release lock gil-lab grade bench clean
 
@@ -56,7 +57,7 @@ gil-lab: $(STAMP)
 	$(BIN)/python -m coursetools.gil_lab
 
 grade: $(STAMP)
-	$(BIN)/python -m coursetools.grade
+	$(BIN)/python -m coursetools.grade $(GRADE_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m coursetools.bench_lessons

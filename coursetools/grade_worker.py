@@ -1,0 +1,470 @@
+"""A long-lived grading worker: autogrades submissions with nbgrader's Python API.
+
+``python -m coursetools.grade`` starts one worker per core.  A worker imports
+nbgrader once and then reads tasks, one JSON line each, on stdin; it grades
+up to one task per thread at once (each thread with its own sandbox user,
+so every process can be traced back to its submission).  For every task it
+builds a private course folder (the assignment's ``source/``, a copy
+of the one submission, a snapshot of the gradebook), runs nbgrader's
+Autograde and GenerateFeedback there, and answers with one JSON line on the
+file descriptor that was its stdout (its own fd 1 and 2 go to a log, so that
+nothing a kernel prints can corrupt the answers).  The parent alone copies
+the results into the real gradebook, ``autograded/`` and ``feedback/``.
+
+Every kernel is started through :class:`SandboxKernelManager` (the sandbox of
+:mod:`coursetools.sandbox`), and :class:`GradingExecute` replaces nbgrader's
+``Execute``: a cell that ignores the interrupt sent at its timeout gets its
+kernel killed after ``interrupt_grace`` seconds (nbgrader would wait for a
+timeout on every later cell), and every process the notebook started is
+killed as soon as the notebook is done.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import logging
+import os
+import queue
+import shutil
+import stat
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from queue import Empty
+from typing import Any, Callable, Iterator, TextIO
+
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import ensure_async
+from nbgrader.apps import NbGraderAPI
+from nbconvert.writers import FilesWriter
+from nbgrader.converters import Autograde, GenerateFeedback
+from nbgrader.preprocessors import Execute
+from nbgrader.preprocessors.execute import UnresponsiveKernelError
+from nbgrader import utils as nbgrader_utils
+from nbgrader.utils import capture_log, temp_attrs
+from traitlets import Enum, Float
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
+
+from . import sandbox as sb
+
+IGNORED = (".ipynb_checkpoints", "__pycache__", "*.pyc")
+GRADER_MARK = "GRADER:"
+"""Prefix of the worker's own log lines, read back by :func:`classify`."""
+
+
+def load_course_config(root: Path) -> Config:
+    """``root/nbgrader_config.py`` (if any) with the course root set to ``root``."""
+    root = Path(root).resolve()
+    config = Config()
+    if (root / "nbgrader_config.py").is_file():
+        config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    config.CourseDirectory.root = str(root)
+    return config
+
+
+@dataclass
+class TaskContext:
+    """What the kernel manager needs to know about the submission being graded."""
+
+    sandbox: sb.Sandbox
+    uid: int | None
+    token: str
+    folder: Path
+    hide: list[str]
+    expose: list[str]
+    tmpfs: bool
+    alone: bool = True
+    """The worker grades only this submission now (so every descendant of it is this one's)."""
+    kernels: int = 0
+    log: TextIO | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def home(self) -> Path:
+        return self.folder / "home"
+
+    @property
+    def kernel_dir(self) -> Path:
+        return self.folder / "kernel"
+
+    def own(self, path: Path, mode: int = 0o700) -> None:
+        """Give ``path`` (a folder, recursively) to the sandbox user."""
+        if self.uid is None:
+            return
+        for dirpath, dirnames, filenames in os.walk(path):
+            os.chown(dirpath, self.uid, self.uid)
+            os.chmod(dirpath, mode)
+            for name in filenames:
+                os.lchown(os.path.join(dirpath, name), self.uid, self.uid)
+
+    def prepare_cwd(self, cwd: str | None) -> None:
+        """The kernel's folder becomes the sandbox user's; its parents traversable."""
+        if cwd is None or self.uid is None:
+            return
+        path = Path(cwd).resolve()
+        self.own(path)
+        for parent in path.parents:
+            if parent == self.folder or self.folder not in parent.parents:
+                break
+            os.chmod(parent, 0o711)
+
+    def after_kernel(self, cwd: str | None) -> None:
+        """Kill what the notebook left running; remove links planted in its folder."""
+        survivors = sb.sweep(uid=self.uid, token=self.token, root_pid=os.getpid() if self.alone else None,
+                             reap=self.alone)
+        if survivors:
+            self.notes.append(f"{len(survivors)} process(es) could not be killed")
+        if cwd:
+            sanitize(Path(cwd))
+
+
+def sanitize(folder: Path) -> None:
+    """Leave only plain files and folders (no symlinks, fifos, hard links) in ``folder``."""
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        for name in dirnames + filenames:
+            path = os.path.join(dirpath, name)
+            st = os.lstat(path)
+            if stat.S_ISDIR(st.st_mode):
+                os.chmod(path, 0o700)
+                continue
+            if not stat.S_ISREG(st.st_mode) or st.st_nlink > 1:
+                os.unlink(path)
+
+
+_LOCAL = threading.local()
+
+
+def current() -> TaskContext | None:
+    """The submission this thread is grading (kernel managers are made in that thread)."""
+    return getattr(_LOCAL, "task", None)
+
+
+class SandboxKernelManager(AsyncKernelManager):
+    """An AsyncKernelManager whose kernels start inside the grading sandbox."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        task = current()
+        if task is not None:
+            task.kernels += 1
+            if task.sandbox.namespaces:
+                kwargs.setdefault("transport", "ipc")
+                kwargs.setdefault("ip", str(task.kernel_dir / f"k{task.kernels}"))
+        super().__init__(**kwargs)
+        if task is not None:
+            self.connection_file = str(task.kernel_dir / f"kernel-{task.kernels}.json")
+
+    def write_connection_file(self, **kwargs: Any) -> None:
+        super().write_connection_file(**kwargs)
+        task = current()
+        if task is not None and task.uid is not None and os.path.exists(self.connection_file):
+            os.chown(self.connection_file, task.uid, task.uid)
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        command = super().format_kernel_cmd(extra_arguments)
+        task = current()
+        if task is None:
+            return command
+        settings = task.sandbox.settings(uid=task.uid, hide=task.hide, expose=task.expose + [str(task.folder)],
+                                         tmpfs=task.tmpfs, parent=None if task.sandbox.namespaces else os.getpid())
+        return task.sandbox.prefix(settings) + command
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+        task = current()
+        if task is not None:
+            tmpdir = "/tmp" if task.sandbox.namespaces and task.tmpfs else str(task.home / "tmp")
+            extra = dict(self.kernel_spec.env or {}, NBGRADER_EXECUTION="autograde")  # os.environ is shared
+            kw["env"] = sb.kernel_env(task.home, tmpdir, task.token, extra)
+            if task.log is not None:
+                kw["stdout"] = kw["stderr"] = task.log.fileno()
+            kw["stdin"] = subprocess.DEVNULL
+            kw["preexec_fn"] = sb.die_with_parent  # the worker's end ends the sandbox
+            task.prepare_cwd(kw.get("cwd"))
+        await super()._async_launch_kernel(kernel_cmd, **kw)
+
+
+class GradingExecute(Execute):
+    """nbgrader's Execute, with sandboxed kernels, a kill for uninterruptible cells, and clean-up."""
+
+    shutdown_kernel = Enum(
+        ["graceful", "immediate"], default_value="immediate",
+        help="Kill the kernel when the notebook is done: its namespace or process sweep takes every child with "
+             "it, and a graceful shutdown waits seconds for children that ignore SIGTERM (multiprocessing's "
+             "resource tracker does).",
+    ).tag(config=True)
+
+    interrupt_grace = Float(
+        10.0, help="Seconds a cell may take to stop after its timeout's interrupt before the kernel is killed."
+    ).tag(config=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["kernel_manager_class"] = SandboxKernelManager
+        super().__init__(*args, **kwargs)
+
+    async def _async_handle_timeout(self, timeout: int, cell: Any = None) -> Any:
+        reply = await super()._async_handle_timeout(timeout, cell)
+        if self.interrupt_on_timeout and self.kc is not None:
+            try:
+                await ensure_async(self.kc.shell_channel.get_msg(timeout=self.interrupt_grace))
+            except Empty:
+                self.log.error("%s cell %s ignored the interrupt for %.0f s after its %d s timeout; kernel killed",
+                               GRADER_MARK, self.describe(cell), self.interrupt_grace, timeout)
+                await ensure_async(self.km.shutdown_kernel(now=True))
+                raise UnresponsiveKernelError(f"cell {self.describe(cell)} could not be interrupted") from None
+        return reply
+
+    def describe(self, cell: Any) -> str:
+        """``3 (grade_id)``: the cell's number, counted from 1, and its nbgrader id if it has one."""
+        number = next((i + 1 for i, c in enumerate(self.nb.cells) if c is cell), 0)
+        grade_id = (cell or {}).get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        return f"{number} ({grade_id})" if grade_id else str(number)
+
+    def preprocess(self, nb: Any, resources: Any, km: Any = None) -> Any:
+        path = (resources or {}).get("metadata", {}).get("path")
+        try:
+            return super().preprocess(nb, resources, km=km)
+        finally:
+            task = current()
+            if task is not None:
+                task.after_kernel(path)
+
+
+class _StayPut:
+    """nbgrader's converters ``chdir`` to the course root, which is process-wide: several
+    submissions graded at once in one worker must not move each other (all paths are absolute)."""
+
+    def start(self) -> None:
+        self.init_notebooks()
+        self.writer = FilesWriter(parent=self, config=self.config)
+        self.exporter = self.exporter_class(parent=self, config=self.config)
+        for pp in self.preprocessors:
+            self.exporter.register_preprocessor(pp)
+        self.convert_notebooks()
+
+
+class ThreadedAutograde(_StayPut, Autograde):
+    """Autograde without the chdir."""
+
+
+class ThreadedFeedback(_StayPut, GenerateFeedback):
+    """GenerateFeedback without the chdir."""
+
+
+def run_autograde(api: NbGraderAPI, assignment: str, student: str) -> dict:
+    """What ``NbGraderAPI.autograde(force=True, create=True)`` does, with :class:`ThreadedAutograde`."""
+    with temp_attrs(api.coursedir, assignment_id=assignment, student_id=student):
+        app = ThreadedAutograde(coursedir=api.coursedir, parent=api)
+        app.force = True
+        app.create_student = True
+        return capture_log(app)
+
+
+def run_feedback(api: NbGraderAPI, assignment: str, student: str) -> dict:
+    """What ``NbGraderAPI.generate_feedback(force=True)`` does, with :class:`ThreadedFeedback`."""
+    config = Config()
+    config.HTMLExporter.template_name = "feedback"
+    with temp_attrs(api.coursedir, assignment_id=assignment, student_id=student):
+        app = ThreadedFeedback(coursedir=api.coursedir, parent=api)
+        app.update_config(config)
+        app.force = True
+        return capture_log(app)
+
+
+def autograde_preprocessors(config: Config) -> list:
+    """Autograde's preprocessors with Execute replaced by GradingExecute."""
+    configured = config.Autograde.get("autograde_preprocessors")
+    default = Autograde.class_traits()["autograde_preprocessors"].default()
+    return [GradingExecute if p in (Execute, "nbgrader.preprocessors.Execute") else p for p in (configured or default)]
+
+
+def copy_files(src: Path, dest: Path, max_bytes: int | None = None) -> list[str]:
+    """Copy the plain files of ``src`` into ``dest``; return what was skipped."""
+    skipped = []
+    for dirpath, dirnames, filenames in os.walk(src, followlinks=False):
+        dirnames[:] = [d for d in dirnames if d not in IGNORED and not os.path.islink(os.path.join(dirpath, d))]
+        rel = Path(dirpath).relative_to(src)
+        (dest / rel).mkdir(parents=True, exist_ok=True)
+        for name in filenames:
+            path = Path(dirpath) / name
+            st = os.lstat(path)
+            if name.endswith(".pyc") or not stat.S_ISREG(st.st_mode):
+                if not name.endswith(".pyc"):
+                    skipped.append(str(rel / name))
+                continue
+            if max_bytes is not None and st.st_size > max_bytes:
+                skipped.append(f"{rel / name} ({st.st_size} bytes)")
+                continue
+            shutil.copyfile(path, dest / rel / name, follow_symlinks=False)
+            os.chmod(dest / rel / name, stat.S_IMODE(st.st_mode) & 0o755 | 0o400)
+    return skipped
+
+
+class Worker:
+    """Grades the tasks sent by the parent (see the module docstring)."""
+
+    def __init__(self, init: dict) -> None:
+        self.root = Path(init["root"])
+        self.base_config = load_course_config(self.root)
+        limits = sb.Limits(**init["limits"])
+        self.uids: list[int | None] = init["uids"]
+        self.sandbox = sb.Sandbox(namespaces=init["namespaces"], unprivileged=self.uids[0] is not None,
+                                  limits=limits, unshare=init.get("unshare"))
+        self.hide = init["hide"]
+        self.expose = init["expose"]
+        self.tmpfs = init["tmpfs"]
+        self.feedback = init["feedback"]
+
+    def config_for(self, course: Path) -> Config:
+        config = copy.deepcopy(self.base_config)
+        config.CourseDirectory.root = str(course)
+        config.CourseDirectory.db_url = f"sqlite:///{course / 'gradebook.db'}"
+        config.Autograde.autograde_preprocessors = autograde_preprocessors(self.base_config)
+        config.Autograde.create_student = True
+        return config
+
+    def build(self, task: dict, folder: Path) -> tuple[Path, list[str]]:
+        """The private course folder of one task, and the submission's files left out of it."""
+        assignment, student = task["assignment"], task["student"]
+        folder.mkdir(mode=0o711, parents=True)
+        os.chmod(folder, 0o711)
+        course = folder / "course"
+        course.mkdir(mode=0o711)
+        os.chmod(course, 0o711)
+        for private in ("source", "submitted"):
+            (course / private).mkdir(mode=0o700)
+        copy_files(Path(task["source"]), course / "source" / assignment)
+        skipped = copy_files(Path(task["submission"]), course / "submitted" / student / assignment,
+                             self.sandbox.limits.file_bytes)
+        shutil.copyfile(task["template"], course / "gradebook.db")
+        os.chmod(course / "gradebook.db", 0o600)
+        for name in ("home", "kernel"):
+            (folder / name).mkdir(mode=0o700)
+        (folder / "home" / "tmp").mkdir(mode=0o700)
+        return course, skipped
+
+    def grade(self, task: dict, uid: int | None, logger: logging.Logger) -> dict:
+        """Autograde (and generate feedback for) one submission in its private folder."""
+        started = time.monotonic()
+        folder = Path(task["dir"])
+        result: dict[str, Any] = {"id": task["id"], "ok": False, "notes": [], "log": ""}
+        folder.parent.mkdir(mode=0o711, exist_ok=True)
+        os.chmod(folder.parent, 0o711)
+        kernel_log = folder.parent / f"{folder.name}.kernel.log"
+        with open(kernel_log, "w") as log:
+            try:
+                course, skipped = self.build(task, folder)
+                context = TaskContext(self.sandbox, uid, task["token"], folder, self.hide, self.expose,
+                                      self.tmpfs, alone=len(self.uids) == 1, log=log)
+                context.own(folder / "home")
+                context.own(folder / "kernel")
+                _LOCAL.task = context
+                api = NbGraderAPI(config=self.config_for(course), log=logger)
+                graded = run_autograde(api, task["assignment"], task["student"])
+                _LOCAL.task = None
+                context.after_kernel(None)
+                log_text = graded.get("log") or ""
+                result["timeouts"] = log_text.count("Timeout waiting for execute reply")
+                result["log"] = log_text[-50_000:]
+                result["error"] = graded.get("error") or ""
+                result["ok"] = bool(graded["success"])
+                result["notes"] = context.notes
+                if skipped:
+                    result["notes"].append("left out of the submission (links, special or too large files): "
+                                           + ", ".join(skipped[:3]) + (" ..." if len(skipped) > 3 else ""))
+                if result["ok"] and self.feedback:
+                    feedback = run_feedback(api, task["assignment"], task["student"])
+                    if not feedback["success"]:
+                        result["notes"].append("feedback not generated: " + last_line(feedback))
+            except Exception:
+                result["error"] = traceback.format_exc()
+            finally:
+                _LOCAL.task = None
+        if not result["ok"]:
+            result["kernel_log"] = tail(kernel_log)
+        result["seconds"] = time.monotonic() - started
+        return result
+
+    def serve(self, tasks: queue.Queue, answer: Callable[[dict], None], index: int) -> None:
+        """One grading thread: its own sandbox user and logger, one submission at a time."""
+        uid = self.uids[index]
+        logger = logging.getLogger(f"coursetools.grade_worker.{index}")
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+        while True:
+            task = tasks.get()
+            if task is None:
+                return
+            try:
+                answer(self.grade(task, uid, logger))
+            except Exception:
+                answer({"id": task["id"], "ok": False, "error": traceback.format_exc(), "notes": []})
+
+
+def tail(path: Path, lines: int = 3, width: int = 300) -> str:
+    """The last lines of a (possibly huge) log file."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(0, os.fstat(f.fileno()).st_size - 4096))
+            text = f.read().decode(errors="replace")
+    except OSError:
+        return ""
+    return " | ".join(line.strip()[:width] for line in text.strip().splitlines()[-lines:])
+
+
+def last_line(result: dict) -> str:
+    text = (result.get("error") or "") + "\n" + (result.get("log") or "")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"
+
+
+@contextlib.contextmanager
+def _setenv_for_good(**values: str) -> Iterator[None]:
+    os.environ.update(values)
+    yield
+
+
+def main() -> int:
+    """Serve tasks from stdin until it closes (see the module docstring)."""
+    answers = os.fdopen(os.dup(1), "w", buffering=1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.umask(0o077)
+    sb.die_with_parent()
+    # nbgrader (0.9.6) sets NBGRADER_EXECUTION around each execution with utils.setenv, which then
+    # deletes it unconditionally (it saves os.environ.get(value) instead of get(key)): the second of two
+    # submissions graded at once fails with KeyError.  This process only autogrades: set it for good.
+    os.environ["NBGRADER_EXECUTION"] = "autograde"
+    nbgrader_utils.setenv = _setenv_for_good
+    init = json.loads(sys.stdin.readline())
+    worker = Worker(init)
+    if len(worker.uids) == 1:
+        sb.become_subreaper()  # orphans of the one submission come back here to be killed
+    lock = threading.Lock()
+
+    def answer(message: dict) -> None:
+        with lock:
+            answers.write(json.dumps(message) + "\n")
+
+    tasks: queue.Queue = queue.Queue()
+    threads = [threading.Thread(target=worker.serve, args=(tasks, answer, i), daemon=True)
+               for i in range(len(worker.uids))]
+    for thread in threads:
+        thread.start()
+    answer({"ready": True})
+    for line in sys.stdin:
+        if line.strip():
+            tasks.put(json.loads(line))
+    for _ in threads:
+        tasks.put(None)
+    for thread in threads:
+        thread.join()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Fixtures of the grading tests: a tiny nbgrader course and hostile submissions."""

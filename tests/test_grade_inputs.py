@@ -1,0 +1,80 @@
+"""Bad input to `make grade` (coursetools.grade): one clear line, and the rest of the class is graded."""
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from coursetools.autograde import scores
+from grading_fixtures.course import ASSIGNMENT, FULL_MARKS, add_submission, hostile_class, make_course
+
+
+def grade(root: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "coursetools.grade", "--course-root", str(root),
+                           "--timeout", "60", *args], capture_output=True, text=True, timeout=300)
+
+
+def error_line(done: subprocess.CompletedProcess) -> str:
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, f"expected one line on stderr, got:\n{done.stderr}"
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory) -> Path:
+    return make_course(tmp_path_factory.mktemp("inputs") / "course")
+
+
+def test_unknown_assignment(course):
+    add_submission(course, "honest1")
+    done = grade(course, "--assignment", "ps_nope")
+    assert done.returncode == 1
+    line = error_line(done)
+    assert "unknown assignment 'ps_nope'" in line and f"known: {ASSIGNMENT}" in line
+    assert not (course / "grades.csv").exists()
+
+
+def test_no_submissions(tmp_path):
+    root = make_course(tmp_path / "empty")
+    done = grade(root)
+    assert done.returncode == 1
+    assert "no submissions" in error_line(done)
+    assert not (root / "gradebook.db").exists() and not (root / "grades.csv").exists()
+
+
+def test_not_a_course_folder(tmp_path):
+    done = grade(tmp_path / "nowhere")
+    assert done.returncode == 1
+    assert "not a course folder" in error_line(done)
+
+
+def test_broken_submissions_do_not_stop_the_others(course):
+    """Malformed JSON, a missing notebook, an unknown assignment and an unknown one asked for by name."""
+    hostile = hostile_class(course, 9)
+    add_submission(course, "honest1")
+    add_submission(course, "unreadable", hostile["unreadable"])
+    add_submission(course, "missing", hostile["missing"])
+    stray = course / "submitted" / "stray" / "ps_nope"
+    stray.mkdir(parents=True)
+    (stray / "ps_nope.ipynb").write_text("{}")
+
+    done = grade(course, "--assignment", ASSIGNMENT, "--assignment", "ps_nope")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "unknown assignment 'ps_nope'" in error_line(done)
+    assert sum(c.score for c in scores(course, ASSIGNMENT, "honest1")) == FULL_MARKS
+
+    done = grade(course, "--student", "stray", "--student", "missing")
+    assert done.returncode == 1
+    with open(course / "grades.csv", newline="") as f:
+        rows = {(r["assignment"], r["student"]): r for r in csv.DictReader(f)}
+    assert rows[(ASSIGNMENT, "honest1")]["status"] == "graded"
+    assert float(rows[(ASSIGNMENT, "honest1")]["score"]) == FULL_MARKS
+    for key, why in [((ASSIGNMENT, "missing"), "missing notebook: fx.ipynb"),
+                     (("ps_nope", "stray"), "unknown assignment: no folder source/ps_nope")]:
+        assert rows[key]["status"] == "NEEDS ATTENTION" and rows[key]["score"] == "0", rows[key]
+        assert why in rows[key]["reason"]
+        assert f"{key[0]}/{key[1]}: {why}" in done.stdout
