@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -27,3 +28,12 @@ def course_copy(tmp_path: Path) -> Path:
     """A temporary copy of the course (config and source/) to generate and grade in."""
     return copy_course(tmp_path / "course")
 
+
+
+@pytest.fixture
+def no_thread_left_behind():
+    """The test ends with exactly the threads it started with."""
+    before = set(threading.enumerate())
+    yield
+    left = [t.name for t in threading.enumerate() if t not in before]
+    assert not left, f"threads left running: {left}"

@@ -21,13 +21,7 @@ LOCKED_RUNS = 20
 EXPECTED = lw.THREADS * lw.TIMES
 
 
-@pytest.fixture(autouse=True)
-def no_thread_left_behind():
-    """Every test ends with exactly the threads it started with."""
-    before = set(threading.enumerate())
-    yield
-    left = [t.name for t in threading.enumerate() if t not in before]
-    assert not left, f"threads left running: {left}"
+pytestmark = pytest.mark.usefixtures("no_thread_left_behind")
 
 
 def test_unlocked_counter_loses_updates_in_every_run():

@@ -13,13 +13,7 @@ COURSE = Path(__file__).resolve().parent.parent / "course"
 import threads_workers as tw
 
 
-@pytest.fixture(autouse=True)
-def no_thread_left_behind():
-    """Every test ends with exactly the threads it started with."""
-    before = set(threading.enumerate())
-    yield
-    left = [t.name for t in threading.enumerate() if t not in before]
-    assert not left, f"threads left running: {left}"
+pytestmark = pytest.mark.usefixtures("no_thread_left_behind")
 
 
 def run_in_thread(target, *args, name="worker") -> threading.Thread:
