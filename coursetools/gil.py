@@ -579,14 +579,18 @@ def measure(
     cpu_before = _own_cpu_s()
     sampler.start()
     start = time.monotonic()
-    if mode == "serial":
-        reports = [_work_in_thread(workload, units)]
-    elif mode == "threads":
-        reports = _run_threads(workload, shares)
-    else:
-        reports = _run_processes(workload, shares, context)
-    wall = time.monotonic() - start
-    samples, overall = sampler.stop()
+    try:
+        if mode == "serial":
+            reports = [_work_in_thread(workload, units)]
+        elif mode == "threads":
+            reports = _run_threads(workload, shares)
+        else:
+            reports = _run_processes(workload, shares, context)
+    finally:
+        # Also when the work failed: a sampler left sampling would take the
+        # next run's "start" for a "stop" and quit.
+        wall = time.monotonic() - start
+        samples, overall = sampler.stop()
     cpu = _own_cpu_s() - cpu_before
     if mode == "processes":
         cpu += sum(report.cpu_s for report in reports)

@@ -379,3 +379,17 @@ def test_lab_repeats_every_run(tmp_path, capsys) -> None:
     assert all(row["runs"] == 2 for row in groups.values())
     summary = capsys.readouterr().out
     assert "wall (median)" in summary and "speedup" in summary
+
+
+def test_sampler_survives_a_failed_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run whose work raises still stops the sampler, so the next run can use it."""
+    def broken(workload: str, units: int) -> int:
+        raise ZeroDivisionError("boom")
+
+    with gil.CpuSampler() as sampler:
+        monkeypatch.setattr(gil, "do_units", broken)
+        with pytest.raises(ZeroDivisionError):
+            gil.measure("cpu", "threads", 2, 2, sampler=sampler)
+        monkeypatch.undo()
+        result = gil.measure("cpu", "threads", 2, 2, sampler=sampler)
+    check_shape(result, "cpu", "threads", 2, 2)
