@@ -8,11 +8,12 @@ With ``namespaces`` set it expects to be the first process of fresh network,
 PID and mount namespaces (``unshare --net --pid --mount --fork --kill-child
 --mount-proc``) and to be root there.  In order it:
 
-1. makes the interpreter reachable for the unprivileged user: a directory on
+1. mounts small private tmpfs on ``/tmp`` and ``/dev/shm``, binding back
+   the interpreter's directories that lie below them (a checkout in /tmp);
+2. makes the interpreter reachable for the unprivileged user: a directory on
    the way to it that others may not traverse (``/root`` of a pyenv install,
    a ``0750`` home) is covered by a tmpfs into which only the needed
    directories are bind-mounted back (the rest of that directory is hidden);
-2. mounts small private tmpfs on ``/tmp`` and ``/dev/shm``;
 3. hides the course's private paths (gradebook, ``submitted/``, ``source/``...)
    under empty read-only mounts;
 4. brings the loopback interface up (the namespace has no other interface);
@@ -98,6 +99,24 @@ def expose(libc, targets, uid, gid):
             os.close(fd)
 
 
+def private_tmpfs(libc, path, size, targets):
+    """Mount an empty tmpfs on ``path``, then bind back the ``targets`` below it.
+
+    The interpreter or its environment may live under ``/tmp`` (a checkout
+    there, say); the private ``/tmp`` must not hide them from the kernel.
+    """
+    prefix = os.path.realpath(path) + os.sep
+    below = sorted({os.path.realpath(t) for t in targets if os.path.isdir(t)
+                    and os.path.realpath(t).startswith(prefix)})
+    below = [t for t in below if not any(t.startswith(o + os.sep) for o in below if o != t)]
+    handles = [(t, os.open(t, os.O_PATH | os.O_DIRECTORY)) for t in below]
+    mount(libc, "tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=1777")
+    for target, fd in handles:
+        os.makedirs(target, mode=0o755, exist_ok=True)
+        mount(libc, f"/proc/self/fd/{fd}", target, None, MS_BIND | MS_REC)
+        os.close(fd)
+
+
 def hide(libc, path):
     """Cover ``path`` with an empty, read-only, unreadable mount."""
     if os.path.isdir(path) and not os.path.islink(path):
@@ -136,11 +155,12 @@ def enter(settings):
     libc = _libc() if linux else None
     uid, gid = settings.get("uid"), settings.get("gid")
     if settings.get("namespaces"):
-        if uid is not None:
-            expose(libc, settings.get("expose", []), uid, gid)
+        targets = settings.get("expose", [])
         for path, size in settings.get("tmpfs", {}).items():
             if os.path.isdir(path):
-                mount(libc, "tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=1777")
+                private_tmpfs(libc, path, size, targets)
+        if uid is not None:
+            expose(libc, targets, uid, gid)
         for path in settings.get("hide", []):
             hide(libc, path)
         loopback_up()
