@@ -53,7 +53,8 @@ from sqlalchemy.exc import SAWarning, SQLAlchemyError
 
 from . import COURSE_ROOT
 from . import sandbox as sb
-from .grade_worker import GRADER_MARK, copy_files, load_course_config
+from .grade_worker import GRADER_MARK, copy_files
+from .release import course_config
 
 DEFAULT_TIMEOUT = 600
 """Wall-clock seconds one submission may take, all its notebooks together."""
@@ -177,7 +178,7 @@ def prepare_gradebook(root: Path, names: list[str], workspace: Path) -> dict[str
     for name in names:
         if present.get(name) == set(known[name]):
             continue
-        config = load_course_config(root)
+        config = course_config(root)
         config.CourseDirectory.release_directory = str(workspace / "release")
         result = NbGraderAPI(config=config).generate_assignment(name, force=True, create=True)
         if not result["success"]:
@@ -515,7 +516,7 @@ def hidden_paths(root: Path, workspace: Path) -> list[str]:
     """What student code must not see: the course's private data and the exchange."""
     paths = [root / name for name in ("gradebook.db", "gradebook.db-journal", "gradebook.db-wal", "grades.csv",
                                       "submitted", "autograded", "feedback", "source", ".git")]
-    exchange = load_course_config(root).get("Exchange", {}).get("root")
+    exchange = course_config(root).get("Exchange", {}).get("root")
     for folder in ("/srv/nbgrader/exchange", exchange):
         if folder:
             paths.append(Path(folder))

@@ -49,23 +49,13 @@ from nbgrader import utils as nbgrader_utils
 from nbgrader.utils import capture_log, temp_attrs
 from traitlets import Enum, Float
 from traitlets.config import Config
-from traitlets.config.loader import PyFileConfigLoader
 
 from . import sandbox as sb
+from .release import course_config
 
 IGNORED = (".ipynb_checkpoints", "__pycache__", "*.pyc")
 GRADER_MARK = "GRADER:"
 """Prefix of the worker's own log lines, read back by :func:`classify`."""
-
-
-def load_course_config(root: Path) -> Config:
-    """``root/nbgrader_config.py`` (if any) with the course root set to ``root``."""
-    root = Path(root).resolve()
-    config = Config()
-    if (root / "nbgrader_config.py").is_file():
-        config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
-    config.CourseDirectory.root = str(root)
-    return config
 
 
 @dataclass
@@ -309,7 +299,7 @@ class Worker:
 
     def __init__(self, init: dict) -> None:
         self.root = Path(init["root"])
-        self.base_config = load_course_config(self.root)
+        self.base_config = course_config(self.root)
         limits = sb.Limits(**init["limits"])
         self.uids: list[int | None] = init["uids"]
         self.sandbox = sb.Sandbox(namespaces=init["namespaces"], unprivileged=self.uids[0] is not None,

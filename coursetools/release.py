@@ -25,9 +25,11 @@ class NbgraderError(RuntimeError):
 
 
 def course_config(root: Path = COURSE_ROOT) -> Config:
-    """The course's ``nbgrader_config.py`` with its root set to ``root``."""
+    """``root/nbgrader_config.py`` (if any) with the course root set to ``root``."""
     root = Path(root).resolve()
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(COURSE_ROOT)).load_config()
+    config = Config()
+    if (root / "nbgrader_config.py").is_file():
+        config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
     config.CourseDirectory.root = str(root)
     return config
 
