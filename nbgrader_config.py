@@ -43,3 +43,20 @@ c.IgnorePattern.pattern = "|".join([
     # exits while the kernel is busy.
     r"IPKernelApp\] WARNING \| Parent appears to have exited",
 ])
+
+# Grading integrity (coursetools/integrity.py): student code shares the kernel
+# with the tests, so autograding scans what the student wrote, checks the
+# kernel between cells and scores test cells strictly.  A notebook caught
+# tampering scores 0 in its autograded cells, with the reason in each.  This
+# applies to `nbgrader autograde`, Formgrader's Autograde button and
+# `make grade` alike.
+# Named by its import path, so that nbgrader commands that do not autograde
+# (Validate, generate_assignment) work without the course's package; autograde
+# refuses to run without it.
+from nbgrader.converters import Autograde  # noqa: E402
+from nbgrader.preprocessors import Execute  # noqa: E402
+
+c.Autograde.autograde_preprocessors = [
+    "coursetools.integrity.GuardedExecute" if p is Execute else p
+    for p in Autograde.class_traits()["autograde_preprocessors"].default()
+]

@@ -64,9 +64,10 @@ def submit(root: Path, assignment: str, student: str, notebooks: dict[str, nbfor
     return folder
 
 
-def autograde(root: Path, assignment: str, method: str | None = None, timeout: float = 1800) -> None:
-    """Run ``nbgrader autograde`` on every submission of ``assignment``."""
-    command = [sys.executable, "-m", "nbgrader", "autograde", assignment, "--force"]
+def autograde(root: Path, assignment: str, method: str | None = None, timeout: float = 1800,
+              options: list[str] | None = None) -> None:
+    """Run ``nbgrader autograde`` on every submission of ``assignment`` (``options``: more arguments)."""
+    command = [sys.executable, "-m", "nbgrader", "autograde", assignment, "--force", *(options or [])]
     done = subprocess.run(command, cwd=root, env=kernel_env(method), capture_output=True,
                           text=True, timeout=timeout)
     if done.returncode != 0:
@@ -91,12 +92,13 @@ def grade_class(
     assignment: str,
     submissions: dict[str, dict[str, nbformat.NotebookNode]],
     method: str | None = None,
+    options: list[str] | None = None,
 ) -> dict[str, list[CellScore]]:
     """Generate ``assignment`` in ``root``, submit, autograde; scores by student."""
     generate(assignment, root)
     for student, notebooks in submissions.items():
         submit(root, assignment, student, notebooks)
-    autograde(root, assignment, method)
+    autograde(root, assignment, method, options=options)
     return {student: scores(root, assignment, student) for student in submissions}
 
 

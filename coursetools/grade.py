@@ -54,6 +54,7 @@ from sqlalchemy.exc import SAWarning, SQLAlchemyError
 from . import COURSE_ROOT
 from . import sandbox as sb
 from .grade_worker import GRADER_MARK, copy_files
+from .integrity import MARK as INTEGRITY_MARK
 from .release import course_config
 
 DEFAULT_TIMEOUT = 600
@@ -93,7 +94,7 @@ class Outcome:
 
     @property
     def attention(self) -> bool:
-        return not self.graded or bool(self.job.notes)
+        return not self.graded or bool(self.job.notes) or bool(self.reason)
 
     def why(self) -> str:
         return "; ".join(([self.reason] if self.reason else []) + self.job.notes)
@@ -263,6 +264,9 @@ def classify(result: dict) -> tuple[bool, str, list[str]]:
     if result.get("ok"):
         if timeouts:
             notes.append(f"{timeouts} cell(s) hit the per-cell timeout and were interrupted")
+        caught = re.findall(rf"{INTEGRITY_MARK} (.*)", text)
+        if caught:  # graded (its test cells score 0), and the TA must look at it
+            return True, "integrity check: " + "; ".join(dict.fromkeys(c.strip() for c in caught)), notes
         return True, "", notes
     match = re.search(rf"{GRADER_MARK} (cell .* ignored the interrupt.*)", text)
     if match:
@@ -583,7 +587,7 @@ def grade(root: Path, jobs: list[Job], *, workers: int, per_worker: int, timeout
                 if not outcome.graded:
                     status = f"{ATTENTION}: {outcome.reason}"
                 elif outcome.attention:
-                    status += f" ({ATTENTION}: {'; '.join(job.notes)})"
+                    status += f" ({ATTENTION}: {outcome.why()})"
                 if outcome.notes:
                     status += f" [{'; '.join(outcome.notes)}]"
                 print(f"[{done:>{width}}/{len(pending)}] {job.assignment}/{job.student}: {status} "
@@ -655,7 +659,7 @@ def export_csv(root: Path, outcomes: list[Outcome]) -> Path:
                 kept = f"; previous grade {row['score']:g} kept in the gradebook" if key in recorded else ""
                 row.update(score=0.0, status=ATTENTION, reason=outcome.reason + kept)
             elif outcome is not None and outcome.attention:
-                row.update(status=ATTENTION, reason="; ".join(outcome.job.notes))
+                row.update(status=ATTENTION, reason=outcome.why())
             elif key not in recorded and key in submitted:
                 row.update(status=ATTENTION, reason="submitted but not graded yet")
             rows.append(row)

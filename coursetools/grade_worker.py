@@ -51,6 +51,7 @@ from traitlets import Enum, Float
 from traitlets.config import Config
 
 from . import sandbox as sb
+from .integrity import GuardedExecute
 from .release import course_config
 
 IGNORED = (".ipynb_checkpoints", "__pycache__", "*.pyc")
@@ -178,8 +179,9 @@ class SandboxKernelManager(AsyncKernelManager):
         await super()._async_launch_kernel(kernel_cmd, **kw)
 
 
-class GradingExecute(Execute):
-    """nbgrader's Execute, with sandboxed kernels, a kill for uninterruptible cells, and clean-up."""
+class GradingExecute(GuardedExecute):
+    """nbgrader's Execute with the integrity checks, sandboxed kernels, a kill for uninterruptible cells,
+    and clean-up."""
 
     shutdown_kernel = Enum(
         ["graceful", "immediate"], default_value="immediate",
@@ -266,10 +268,11 @@ def run_feedback(api: NbGraderAPI, assignment: str, student: str) -> dict:
 
 
 def autograde_preprocessors(config: Config) -> list:
-    """Autograde's preprocessors with Execute replaced by GradingExecute."""
+    """Autograde's preprocessors with Execute (or the course's GuardedExecute) replaced by GradingExecute."""
     configured = config.Autograde.get("autograde_preprocessors")
     default = Autograde.class_traits()["autograde_preprocessors"].default()
-    return [GradingExecute if p in (Execute, "nbgrader.preprocessors.Execute") else p for p in (configured or default)]
+    replaced = (Execute, GuardedExecute, "nbgrader.preprocessors.Execute", "coursetools.integrity.GuardedExecute")
+    return [GradingExecute if p in replaced else p for p in (configured or default)]
 
 
 def copy_files(src: Path, dest: Path, max_bytes: int | None = None) -> list[str]:

@@ -1,0 +1,115 @@
+"""Build submissions from the instructor's solution or the blank release, and grade them.
+
+Shared by the grading-pipeline tests (plausible wrong submissions,
+``tests/wrong_submissions/``) and the red-team suite (gaming submissions,
+``tests/gaming_submissions/``).  Run as a script to grade one set's gaming
+submissions with plain nbgrader and print what each earned:
+
+    .venv/bin/python tests/submissions.py ps1_processes [name ...] [--nbgrader-option ...]
+
+(``--GuardedExecute.static_scan=False`` tries the runtime checks alone.)
+"""
+from __future__ import annotations
+
+import copy
+import importlib.util
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+
+HERE = Path(__file__).resolve().parent
+WRONG_DIR = HERE / "wrong_submissions"
+GAMING_DIR = HERE / "gaming_submissions"
+
+
+def load_table(folder: Path, assignment: str, name: str) -> dict[str, dict]:
+    """The dict ``name`` of ``folder/<assignment>.py`` (empty if there is no such file)."""
+    path = folder / f"{assignment}.py"
+    if not path.exists():
+        return {}
+    spec = importlib.util.spec_from_file_location(f"{folder.name}_{assignment}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, name)
+
+
+def wrong_submissions(assignment: str) -> dict[str, dict]:
+    """``SUBMISSIONS`` of tests/wrong_submissions/<assignment>.py."""
+    return load_table(WRONG_DIR, assignment, "SUBMISSIONS")
+
+
+def gaming_submissions(assignment: str) -> dict[str, dict]:
+    """``GAMING`` of tests/gaming_submissions/<assignment>.py."""
+    return load_table(GAMING_DIR, assignment, "GAMING")
+
+
+def notebooks_in(folder: Path) -> dict[str, nbformat.NotebookNode]:
+    """The notebooks of a folder by name (without .ipynb)."""
+    return {p.stem: nbformat.read(p, as_version=4) for p in sorted(Path(folder).glob("*.ipynb"))}
+
+
+def build(base: dict[str, nbformat.NotebookNode], cells: dict[str, str] | None = None,
+          insert_after: dict[str, str | list[str]] | None = None) -> dict[str, nbformat.NotebookNode]:
+    """``base`` with solution cells' sources replaced and new code cells a student added.
+
+    ``cells`` maps a solution cell's grade id to its new source; ``insert_after``
+    maps a grade id to the source (or sources) of new cells placed right after it.
+    """
+    changed = copy.deepcopy(base)
+    pending = dict(cells or {})
+    inserts = dict(insert_after or {})
+    for nb in changed.values():
+        out = []
+        for cell in nb.cells:
+            out.append(cell)
+            info = cell.metadata.get("nbgrader", {})
+            grade_id = info.get("grade_id")
+            if grade_id in pending:
+                assert info.get("solution"), f"{grade_id} is not a solution cell"
+                cell.source = pending.pop(grade_id)
+            if grade_id in inserts:
+                sources = inserts.pop(grade_id)
+                for source in [sources] if isinstance(sources, str) else sources:
+                    out.append(nbformat.v4.new_code_cell(source))
+        nb.cells = out
+    assert not pending, f"no solution cells with grade ids {sorted(pending)}"
+    assert not inserts, f"no cells with grade ids {sorted(inserts)}"
+    return changed
+
+
+def gaming_class(root: Path, assignment: str, table: dict[str, dict]) -> dict[str, dict[str, nbformat.NotebookNode]]:
+    """The notebooks of every gaming submission in ``table``, by student name ``game-<name>``."""
+    bases = {"solution": notebooks_in(root / "source" / assignment),
+             "blank": notebooks_in(root / "release" / assignment)}
+    return {f"game-{name}": build(bases[spec.get("base", "solution")], spec.get("cells"), spec.get("insert_after"))
+            for name, spec in table.items()}
+
+
+def main(argv: list[str]) -> int:
+    sys.path.insert(0, str(HERE.parent))
+    from coursetools.autograde import copy_course, grade_class
+    from coursetools.release import generate
+
+    options = [a for a in argv if a.startswith("--")]
+    argv = [a for a in argv if not a.startswith("--")]
+    assignment, names = argv[0], argv[1:]
+    table = gaming_submissions(assignment)
+    if names:
+        table = {n: table[n] for n in names}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = copy_course(Path(tmp) / "course")
+        generate(assignment, root)
+        scores = grade_class(root, assignment, gaming_class(root, assignment, table), options=options)
+        for name, spec in table.items():
+            cells = [c for c in scores[f"game-{name}"] if not c.manual]
+            earned = sum(c.score for c in cells)
+            verdict = "OK (no more than earned)" if earned <= spec["at_most"] else "GAMED (scored more than earned)"
+            print(f"{name}: {earned:g} of {sum(c.max_score for c in cells):g}, at most {spec['at_most']:g}: {verdict}")
+            print("    " + ", ".join(f"{c.grade_id}={c.score:g}" for c in cells))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
