@@ -78,7 +78,7 @@ FORBIDDEN_ATTRIBUTES = frozenset({
     "__bases__", "__base__", "__getattribute__", "__setattr__", "__delattr__", "__reduce__", "__reduce_ex__",
     "__import__", "__loader__", "__spec__", "__self__", "__func__", "__wrapped__", "__defaults__",
     "__kwdefaults__", "__module__", "__traceback__", "__set_name__", "__init_subclass__", "__class_getitem__",
-    "f_globals", "f_locals", "f_back", "f_builtins", "f_code", "f_trace", "f_lineno", "tb_frame", "tb_next",
+    "cell_contents", "f_globals", "f_locals", "f_back", "f_builtins", "f_code", "f_trace", "f_lineno", "tb_frame", "tb_next",
     "gi_frame", "cr_frame", "ag_frame", "gi_code", "cr_code", "co_code", "co_consts", "co_names",
     "settrace", "setprofile", "settrace_all_threads", "setprofile_all_threads", "_getframe", "_current_frames",
     "addaudithook", "environ", "environb", "getenv", "getenvb", "putenv", "unsetenv", "attrgetter",
@@ -292,6 +292,7 @@ class _Scanner(ast.NodeVisitor):
         top = module.split(".")[0]
         if top in FORBIDDEN_MODULES or (top.startswith("_") and top != "__future__"):
             self.flag(node, f"imports {module}, which grading does not allow")
+
         if module in ("sys.monitoring", "os.environ"):
             self.flag(node, f"imports {module}")
 
@@ -491,12 +492,25 @@ def _writefile_problem(target: str, shipped: set[str]) -> str:
     return ""
 
 
+def written_modules(nb: Any) -> set[str]:
+    """Module names the notebook's cells write with ``%%writefile NAME.py``."""
+    names = set()
+    for cell in nb.cells:
+        if cell.get("cell_type") == "code":
+            first = cell.source.lstrip().splitlines()[:1]
+            if first and first[0].startswith("%%writefile"):
+                target = first[0].split()[-1]
+                if target.endswith(".py"):
+                    names.add(Path(target).name[:-3])
+    return names
+
+
 def scan(nb: Any, shipped: Iterable[str] = ()) -> list[Finding]:
     """Every finding in the cells the student controls."""
     instructor = Instructor.of(nb)
     shipped = set(shipped)
     findings: list[Finding] = []
-    new_modules: set[str] = set()
+    new_modules = written_modules(nb)
     for number, cell in enumerate(nb.cells, start=1):
         if is_student_cell(cell):
             findings += scan_source(cell.source, number, instructor, shipped, new_modules=new_modules)
@@ -561,6 +575,7 @@ class GuardedExecute(Execute):
         self._previous = -1
         self._last_code = max((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), default=-1)
         self._helpers = [name[:-3] for name in self._shipped if name.endswith(".py")]
+        self._allowed_modules = set(self._helpers) | written_modules(nb)
         findings = scan(nb, self._shipped) if self.static_scan else []
         if findings:
             self._reasons = [f"the code uses what grading does not allow: {f}" for f in findings[:5]]
@@ -618,7 +633,8 @@ class GuardedExecute(Execute):
                                     f"PROTECTED_BUILTINS = frozenset({sorted(self._instructor.builtins_used)!r})", 1)
             expression = (f"(lambda m: (__import__('sys').modules.__setitem__(m.__name__, m), "
                           f"exec(compile({source!r}, '<course integrity>', 'exec'), m.__dict__), "
-                          f"m.start({self._helpers!r}))[-1])(type(__import__('sys'))({self._module!r}))")
+                          f"m.start({self._helpers!r}, {str(self._folder.resolve())!r}, "
+                          f"{sorted(self._allowed_modules)!r}))[-1])(type(__import__('sys'))({self._module!r}))")
             nonce = "started"
             self._started = True
         else:

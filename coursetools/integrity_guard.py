@@ -42,6 +42,25 @@ PLOTTING_MODULES = ("matplotlib_inline.backend_inline", "matplotlib.pyplot")
 KNOWN_IMPORTERS = ("six", "_distutils_hack", "setuptools", "pkg_resources", "matplotlib", "mpl_toolkits",
                    "importlib", "_frozen_importlib", "_frozen_importlib_external", "zipimport")
 
+# Audit events (PEP 578) no honest cell causes.  An audit hook cannot be removed once added, so a
+# tracer that a test cell's call installs and takes away before the cell ends is still seen.
+AUDITED_EVENTS = frozenset({
+    "sys.settrace", "sys.setprofile", "code.__new__", "function.__new__", "gc.get_referrers",
+    "gc.get_referents", "gc.get_objects", "sys.addaudithook", "sys._current_frames", "sys._current_exceptions",
+})
+AUDITED_ATTRIBUTES = frozenset({"__code__", "__class__"})  # libraries set __defaults__ and __bases__
+_EVENTS: list = []
+
+
+def _audit(event: str, args: tuple) -> None:
+    if event in AUDITED_EVENTS or event.startswith("ctypes."):
+        if len(_EVENTS) < 50:
+            _EVENTS.append(event)
+    elif event in ("object.__setattr__", "object.__delattr__") and len(args) > 1 and args[1] in AUDITED_ATTRIBUTES:
+        if len(_EVENTS) < 50:
+            _EVENTS.append(f"{event} {args[1]}")
+
+
 _MISSING = object()
 _id = id
 _isinstance = isinstance
@@ -191,16 +210,45 @@ def _note_modules() -> None:
             _BASE_MODULES.add(name)
 
 
-def start(helpers: list) -> str:
+def start(helpers: list, folder: str = "", allowed_modules: list = ()) -> str:
     """Take the baseline, before any cell of the notebook runs."""
     _HELPERS.update(helpers)
     _BASE.update(fingerprint())
     _note_modules()
+    sys.addaudithook(_audit)
     _BASE_META_PATH.extend(sys.meta_path)
     shell = _shell()
     if shell is not None:
         _BASE_USER_NS.update(shell.user_ns)
+    _FOLDER.append(folder)
+    _ALLOWED_MODULES.update(allowed_modules)
     return _sign("started", "")
+
+
+_FOLDER: list = []
+_ALLOWED_MODULES: set = set()
+
+
+def _foreign_modules() -> list:
+    """Modules imported from the notebook's folder that neither the course ships nor a %%writefile cell
+    wrote (code written to a file at run time, then imported)."""
+    import os
+
+    folder = _FOLDER[0] if _FOLDER else ""
+    found = []
+    if not folder:
+        return found
+    for name, module in _list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if not path or name in _ALLOWED_MODULES or name.split(".")[0] in _ALLOWED_MODULES:
+            continue
+        try:
+            inside = os.path.realpath(path).startswith(folder + os.sep)
+        except (TypeError, ValueError):
+            continue
+        if inside:
+            found.append(name)
+    return found
 
 
 def _problems(bless: list, helpers: list) -> list:
@@ -225,6 +273,10 @@ def _problems(bless: list, helpers: list) -> list:
             module = key[2:].split(".")
             if ".".join(module[:-1]) in sys.modules or ".".join(module[:-2]) in sys.modules:
                 problems.append(f"removed: {key}")
+    for event in _EVENTS:
+        problems.append(f"audit event {event}")
+    for name in _foreign_modules():
+        problems.append(f"imported {name}, a module no cell of the notebook wrote")
     for importer in _BASE_META_PATH:
         if importer not in sys.meta_path:
             problems.append("an import hook was removed")

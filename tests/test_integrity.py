@@ -251,6 +251,17 @@ RUNTIME_ATTACKS = {
             return real_send(self, stream, msg_or_type, *a, **k)
         Session.send = send'''),
     "exception class replaced": "import builtins\nclass AssertionError(Exception): pass\nbuiltins.AssertionError = AssertionError",
+    "a tracer only while the call runs": textwrap.dedent('''
+        def double(x):
+            sys.settrace(lambda *a: None)
+            sys.settrace(None)
+            return 2 * x'''),
+    "a module written at run time": textwrap.dedent('''
+        with open("sneaky_module.py", "w") as f:
+            f.write("X = 1\\n")
+        import importlib
+        importlib.invalidate_caches()
+        import sneaky_module'''),
     "import hook": "class Finder:\n    def find_spec(self, *a):\n        return None\nsys.meta_path.insert(0, Finder())",
 }
 

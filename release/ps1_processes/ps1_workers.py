@@ -6,11 +6,25 @@ name.  Nothing here is a solution: these are the jobs your code starts.
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import sys
 import time
 from pathlib import Path
+
+
+def wait_at_gate(folder: str) -> None:
+    """Wait while someone holds the lock of ``folder`` (a test watching who waits: see ps1_watch).
+
+    Nobody holds it unless a test watches, so outside the tests this returns at once.
+    """
+    gate = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(gate, fcntl.LOCK_SH)
+    finally:
+        os.close(gate)
+
 
 #: What each behaviour's exit code is, as ``Process.exitcode`` reports it.
 EXPECTED_EXIT_CODES: dict[str, int] = {
@@ -22,13 +36,15 @@ EXPECTED_EXIT_CODES: dict[str, int] = {
 
 
 def behave(behaviour: str, marker_dir: str) -> None:
-    """Leave a marker file named after this process's PID, then end as told.
+    """Leave a marker file named after this process's PID, pass the folder's gate, end as told.
 
     ``behaviour`` is a key of :data:`EXPECTED_EXIT_CODES`.  The marker file
-    ``<marker_dir>/<pid>`` holds the behaviour's name, so a test can check
-    that a real child process ran it.
+    ``<marker_dir>/<pid>`` holds the behaviour's name.  Before it ends, the
+    job waits while someone holds the lock of ``marker_dir`` (nobody does,
+    unless a test watches: then the job waits until the test has seen it).
     """
     Path(marker_dir, str(os.getpid())).write_text(behaviour)
+    wait_at_gate(marker_dir)
     if behaviour == "return":
         return
     if behaviour == "raise":
@@ -56,9 +72,11 @@ def square_together(task: tuple[str, int], peers: int = 2, timeout: float = 5.0)
     where ``met`` is False when the wait timed out (the work ran alone).
     After one timeout in a folder a process stops waiting there, so a
     sequential run fails after ``timeout`` seconds, not that per item.
+    Like :func:`behave`, it first waits while someone holds the folder's lock.
     """
     rendezvous_dir, x = task
     Path(rendezvous_dir, str(os.getpid())).touch()
+    wait_at_gate(rendezvous_dir)
     deadline = time.monotonic() + (0 if rendezvous_dir in _waited_alone_in else timeout)
     met = len(os.listdir(rendezvous_dir)) >= peers
     while not met and time.monotonic() < deadline:
@@ -67,3 +85,10 @@ def square_together(task: tuple[str, int], peers: int = 2, timeout: float = 5.0)
     if not met:
         _waited_alone_in.add(rendezvous_dir)
     return x * x, os.getpid(), met
+
+
+def negate(task: tuple[str, int]) -> int:
+    """Return ``-x`` for ``task = (folder, x)``, after waiting at the folder's gate like the others."""
+    folder, x = task
+    wait_at_gate(folder)
+    return -x

@@ -21,11 +21,18 @@ Reads are watched on :class:`Account` balances and on the ``value`` of a
 counter class passed through :func:`traced`; locks are watched when they are
 a :class:`TracedLock` (every ``Account.lock`` is one, and :func:`traced`
 wraps the locks a counter keeps in its attributes).
+
+A race keeps its bookkeeping to itself: the code under test cannot ask
+whether it runs inside one, and a balance or a traced ``value`` has no
+second, unwatched copy to read or write.
 """
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
+import weakref
 from typing import Any, Callable
 
 #: Seconds a test waits for threads before it reports a deadlock.
@@ -36,17 +43,20 @@ PATIENCE = 10.0
 FALLBACK = 5.0
 
 _LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
+_MISSING = object()
 
 
 class Interleaver:
-    """The bookkeeping of one :func:`race`: who has done what, who is blocked."""
+    """The bookkeeping of one :func:`race`: who has done what, who is blocked, who holds which lock."""
 
-    def __init__(self, fallback: float | None = None) -> None:
+    def __init__(self, fallback: float | None = None, log: list | None = None) -> None:
         self._cond = threading.Condition()
         self.ticks: dict[int, int] = {}
         self.blocked: set[int] = set()
         self.done: set[int] = set()
         self.holders: set[int] = set()
+        self.held: dict[int, dict[int, int]] = {}
+        self.log = log
         self.fallback = FALLBACK if fallback is None else fallback
         self.forcing = True
         self.fallbacks = 0
@@ -55,6 +65,7 @@ class Interleaver:
         """Make the calling thread a participant."""
         with self._cond:
             self.ticks[threading.get_ident()] = 0
+            self.held[threading.get_ident()] = {}
 
     def leave(self) -> None:
         """The calling thread has finished."""
@@ -108,120 +119,259 @@ class Interleaver:
             self.holders.add(me)
             return first
 
+    def hold(self, lock: object, change: int) -> None:
+        """The calling thread took (``change`` 1) or released (-1) ``lock``."""
+        with self._cond:
+            held = self.held.setdefault(threading.get_ident(), {})
+            count = held.get(id(lock), 0) + change
+            if count > 0:
+                held[id(lock)] = count
+            else:
+                held.pop(id(lock), None)
 
-_active: Interleaver | None = None
-_race_lock = threading.Lock()
+    def note(self, owner: object, kind: str) -> None:
+        """Log that the calling thread read or wrote ``owner``'s watched value, and which locks it held."""
+        if self.log is None:
+            return
+        with self._cond:
+            held = frozenset(self.held.get(threading.get_ident(), {}))
+            self.log.append((owner, kind, held))
 
 
-def _participating() -> Interleaver | None:
-    """The running race's interleaver if the calling thread takes part in it."""
-    interleaver = _active
-    if interleaver is not None and interleaver.participates():
-        return interleaver
-    return None
+def _runner(interleaver: Interleaver, start: threading.Barrier, timeout: float,
+            outcomes: list, index: int, call: Callable[[], Any]) -> None:
+    """The body of a race thread: the watched code finds its race by this frame on its stack."""
+    interleaver.enlist()
+    try:
+        start.wait(timeout)
+        outcomes[index] = call()
+    except BaseException as error:  # noqa: BLE001 - handed to the caller
+        outcomes[index] = error
+    finally:
+        interleaver.leave()
 
 
-def after_read() -> None:
-    """Called right after a thread read shared state: a forced pause inside a race."""
-    interleaver = _participating()
-    if interleaver is not None:
-        interleaver.tick(pause=True)
+def _machinery():
+    """Build the watched classes around a private lookup of the running race.
 
-
-class TracedLock:
-    """A lock (wrapping a ``threading.Lock`` or ``RLock``) that :func:`race` can watch.
-
-    Outside a race it behaves exactly like the lock it wraps.
+    The lookup walks the calling thread's stack to the :func:`_runner` frame
+    of its race; nothing in the module's namespace says whether a race runs.
     """
+    runner_code = _runner.__code__
 
-    def __init__(self, lock: Any = None) -> None:
-        self._lock = threading.Lock() if lock is None else lock
+    def race_here() -> Interleaver | None:
+        frame = sys._getframe(2)
+        while frame is not None:
+            if frame.f_code is runner_code:
+                interleaver = frame.f_locals.get("interleaver")
+                if interleaver is not None and interleaver.participates():
+                    return interleaver
+                return None
+            frame = frame.f_back
+        return None
 
-    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
-        interleaver = _participating()
-        if interleaver is None:
-            return self._lock.acquire(blocking, timeout)
-        if self._lock.acquire(False):
-            interleaver.tick(pause=interleaver.first_lock())
-            return True
-        if not blocking:
-            interleaver.tick(pause=False)
-            return False
-        interleaver.set_blocked(True)
-        try:
-            got = self._lock.acquire(True, timeout)
-        finally:
-            interleaver.set_blocked(False)
-        if got:
-            interleaver.first_lock()
-        return got
+    def after_read() -> None:
+        """Called right after a thread read shared state: a forced pause inside a race."""
+        interleaver = race_here()
+        if interleaver is not None:
+            interleaver.tick(pause=True)
 
-    def release(self) -> None:
-        self._lock.release()
+    def noted_read(owner: object) -> None:
+        interleaver = race_here()
+        if interleaver is not None:
+            interleaver.note(owner, "read")
+            interleaver.tick(pause=True)
 
-    def __enter__(self) -> bool:
-        return self.acquire()
+    def noted_write(owner: object) -> None:
+        interleaver = race_here()
+        if interleaver is not None:
+            interleaver.note(owner, "write")
 
-    def __exit__(self, *exc: Any) -> None:
-        self.release()
+    class TracedLock:
+        """A lock (wrapping a ``threading.Lock`` or ``RLock``) that :func:`race` can watch.
 
-    def locked(self) -> bool:
-        if hasattr(self._lock, "locked"):
-            return self._lock.locked()
-        if self._lock._is_owned():  # an RLock held by the calling thread
-            return True
-        if self._lock.acquire(False):
+        Outside a race it behaves exactly like the lock it wraps.
+        """
+
+        def __init__(self, lock: Any = None) -> None:
+            self._lock = threading.Lock() if lock is None else lock
+
+        def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+            interleaver = race_here()
+            if interleaver is None:
+                return self._lock.acquire(blocking, timeout)
+            if self._lock.acquire(False):
+                interleaver.hold(self, 1)
+                interleaver.tick(pause=interleaver.first_lock())
+                return True
+            if not blocking:
+                interleaver.tick(pause=False)
+                return False
+            interleaver.set_blocked(True)
+            try:
+                got = self._lock.acquire(True, timeout)
+            finally:
+                interleaver.set_blocked(False)
+            if got:
+                interleaver.hold(self, 1)
+                interleaver.first_lock()
+            return got
+
+        def release(self) -> None:
+            interleaver = race_here()
+            if interleaver is not None:
+                interleaver.hold(self, -1)
             self._lock.release()
-            return False
-        return True
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._lock, name)
+        def __enter__(self) -> bool:
+            return self.acquire()
 
-    def __repr__(self) -> str:
-        return f"<TracedLock {self._lock!r}>"
+        def __exit__(self, *exc: Any) -> None:
+            self.release()
+
+        def locked(self) -> bool:
+            if hasattr(self._lock, "locked"):
+                return self._lock.locked()
+            if self._lock._is_owned():  # an RLock held by the calling thread
+                return True
+            if self._lock.acquire(False):
+                self._lock.release()
+                return False
+            return True
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._lock, name)
+
+        def __repr__(self) -> str:
+            return f"<TracedLock {self._lock!r}>"
+
+    def traced(cls: type) -> type:
+        """A subclass of the counter class ``cls`` whose ``value`` the tests can watch.
+
+        Inside a :func:`race`, a read of ``self.value`` pauses (see the module
+        doc), and the locks the counter keeps in its attributes, or its class's,
+        become :class:`TracedLock` s.  ``accesses(counter)`` tells how many times
+        threads other than the main thread read and wrote ``value`` (in a race
+        or not).
+        """
+        # Per counter (by id, removed when the counter goes): [value, reads, writes].
+        state: dict[int, list] = {}
+
+        class Traced(cls):  # type: ignore[misc, valid-type]
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                state[id(self)] = [_MISSING, 0, 0]
+                weakref.finalize(self, state.pop, id(self), None)
+                for klass in type(self).__mro__:
+                    for name, attr in list(vars(klass).items()):
+                        if isinstance(attr, _LOCK_TYPES) and name not in self.__dict__:
+                            object.__setattr__(self, name, TracedLock(attr))
+                super().__init__(*args, **kwargs)
+
+            def __setattr__(self, name: str, value: Any) -> None:
+                if isinstance(value, _LOCK_TYPES):
+                    value = TracedLock(value)
+                super().__setattr__(name, value)
+
+            @property
+            def value(self) -> Any:
+                mine = state[id(self)]
+                current = mine[0]
+                if current is _MISSING:  # never assigned: a class attribute, or nothing
+                    current = super(Traced, self).value
+                if threading.current_thread() is not threading.main_thread():
+                    mine[1] += 1
+                noted_read(self)
+                return current
+
+            @value.setter
+            def value(self, new: Any) -> None:
+                mine = state[id(self)]
+                if threading.current_thread() is not threading.main_thread():
+                    mine[2] += 1
+                noted_write(self)
+                mine[0] = new
+
+        def accesses(counter: Any) -> dict[str, int]:
+            _, reads, writes = state[id(counter)]
+            return {"reads": reads, "writes": writes}
+
+        Traced.__name__ = Traced.__qualname__ = f"Traced{cls.__name__}"
+        counting[Traced] = accesses
+        return Traced
+
+    counting: "weakref.WeakKeyDictionary[type, Callable]" = weakref.WeakKeyDictionary()
+
+    def accesses(counter: Any) -> dict[str, int]:
+        """How many times threads other than the main thread read and wrote ``counter.value`` (see :func:`traced`)."""
+        return counting[type(counter)](counter)
+
+    balances: "weakref.WeakKeyDictionary[Any, int]" = weakref.WeakKeyDictionary()
+
+    class Account:
+        """A bank account: ``number``, ``balance`` and the ``lock`` that guards the balance.
+
+        Reading ``balance`` inside a :func:`race` is a forced pause; ``lock`` is a
+        :class:`TracedLock`.  The balance lives only behind the property.
+        """
+
+        def __init__(self, number: int, balance: int = 0) -> None:
+            self.number = number
+            balances[self] = balance
+            self.lock = TracedLock()
+
+        @property
+        def balance(self) -> int:
+            value = balances[self]
+            noted_read(self)
+            return value
+
+        @balance.setter
+        def balance(self, value: int) -> None:
+            noted_write(self)
+            balances[self] = value
+
+        def __repr__(self) -> str:
+            return f"Account({self.number}, balance={balances[self]})"
+
+    return after_read, TracedLock, traced, accesses, Account
 
 
-def race(*calls: Callable[[], Any], timeout: float = PATIENCE, return_exceptions: bool = False) -> list:
+after_read, TracedLock, traced, accesses, Account = _machinery()
+del _machinery
+
+
+def race(*calls: Callable[[], Any], timeout: float = PATIENCE, return_exceptions: bool = False,
+         strict: bool = False, log: list | None = None) -> list:
     """Run each call in its own thread, all at once, taking turns as the module doc says.
 
     Returns the calls' results in order.  An exception raised by a call is
     re-raised here (or, with ``return_exceptions``, returned in its place).
     Raises AssertionError when some threads have not finished after
     ``timeout`` seconds: they are waiting for each other, a deadlock (they
-    are daemon threads, left waiting).
+    are daemon threads, left waiting).  With ``strict``, also when a forced
+    pause had to give up because a thread waited for a lock the race cannot
+    see.  With ``log`` (a list), appends ``(account or counter, "read" or
+    "write", ids of the TracedLocks the thread held)`` for every access to a
+    balance or a traced ``value``.
     """
-    global _active
-    interleaver = Interleaver()
+    interleaver = Interleaver(log=log)
     start = threading.Barrier(len(calls))
     outcomes: list = [None] * len(calls)
-
-    def run(index: int, call: Callable[[], Any]) -> None:
-        interleaver.enlist()
-        try:
-            start.wait(timeout)
-            outcomes[index] = call()
-        except BaseException as error:  # noqa: BLE001 - handed to the caller
-            outcomes[index] = error
-        finally:
-            interleaver.leave()
-
-    with _race_lock:
-        _active = interleaver
-        try:
-            threads = [threading.Thread(target=run, args=(i, call), name=f"race-{i + 1}", daemon=True)
-                       for i, call in enumerate(calls)]
-            for thread in threads:
-                thread.start()
-            deadline = time.monotonic() + timeout
-            for thread in threads:
-                thread.join(max(0.0, deadline - time.monotonic()))
-            stuck = [thread.name for thread in threads if thread.is_alive()]
-        finally:
-            _active = None
+    threads = [threading.Thread(target=lambda i=i, call=call: _runner(interleaver, start, timeout, outcomes, i, call),
+                                daemon=True)
+               for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + timeout
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    stuck = [thread.name for thread in threads if thread.is_alive()]
     if stuck:
         raise AssertionError(f"deadlock: {len(stuck)} of {len(calls)} threads were still waiting "
                              f"after {timeout:.0f} s ({', '.join(stuck)})")
+    if strict and interleaver.fallbacks:
+        raise AssertionError(f"a thread waited {interleaver.fallback:.0f} s for a lock the race cannot watch: "
+                             "keep the lock in an attribute of the object, created in __init__")
     if not return_exceptions:
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
@@ -243,7 +393,7 @@ def call_with_timeout(func: Callable, *args: Any, timeout: float = 30.0, **kwarg
         except BaseException as error:  # noqa: BLE001 - re-raised in the caller
             outcome["error"] = error
 
-    thread = threading.Thread(target=run, name=f"call-{getattr(func, '__name__', 'func')}", daemon=True)
+    thread = threading.Thread(target=lambda: run(), daemon=True)
     thread.start()
     thread.join(timeout)
     if thread.is_alive():
@@ -254,93 +404,10 @@ def call_with_timeout(func: Callable, *args: Any, timeout: float = 30.0, **kwarg
     return outcome["value"]
 
 
-# --------------------------------------------------------------------------- Part A
-
-def traced(cls: type) -> type:
-    """A subclass of the counter class ``cls`` whose ``value`` the tests can watch.
-
-    Inside a :func:`race`, a read of ``self.value`` pauses (see the module
-    doc), and the locks the counter keeps in its attributes, or its class's,
-    become :class:`TracedLock` s.  ``accesses(counter)`` tells how many times
-    racing threads read and wrote ``value``.
-    """
-
-    class Traced(cls):  # type: ignore[misc, valid-type]
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            object.__setattr__(self, "_traced_counts", {"reads": 0, "writes": 0})
-            object.__setattr__(self, "_traced_counts_lock", threading.Lock())
-            for klass in type(self).__mro__:
-                for name, attr in list(vars(klass).items()):
-                    if isinstance(attr, _LOCK_TYPES) and name not in self.__dict__:
-                        object.__setattr__(self, name, TracedLock(attr))
-            super().__init__(*args, **kwargs)
-
-        def __setattr__(self, name: str, value: Any) -> None:
-            if isinstance(value, _LOCK_TYPES):
-                value = TracedLock(value)
-            super().__setattr__(name, value)
-
-        def _traced_count(self, what: str) -> None:
-            if _participating() is not None:
-                with self._traced_counts_lock:
-                    self._traced_counts[what] += 1
-
-        @property
-        def value(self) -> Any:
-            try:
-                current = self.__dict__["_traced_value"]
-            except KeyError:  # never assigned: a class attribute, or nothing
-                current = super(Traced, self).value
-            self._traced_count("reads")
-            after_read()
-            return current
-
-        @value.setter
-        def value(self, new: Any) -> None:
-            self._traced_count("writes")
-            self.__dict__["_traced_value"] = new
-
-    Traced.__name__ = Traced.__qualname__ = f"Traced{cls.__name__}"
-    return Traced
-
-
-def accesses(counter: Any) -> dict[str, int]:
-    """How many times racing threads read and wrote ``counter.value`` (see :func:`traced`)."""
-    return dict(counter._traced_counts)
-
-
-# --------------------------------------------------------------------------- Part C
-
-class Account:
-    """A bank account: ``number``, ``balance`` and the ``lock`` that guards the balance.
-
-    Reading ``balance`` inside a :func:`race` is a forced pause; ``lock`` is a
-    :class:`TracedLock`.
-    """
-
-    def __init__(self, number: int, balance: int = 0) -> None:
-        self.number = number
-        self._balance = balance
-        self.lock = TracedLock()
-
-    @property
-    def balance(self) -> int:
-        value = self._balance
-        after_read()
-        return value
-
-    @balance.setter
-    def balance(self, value: int) -> None:
-        self._balance = value
-
-    def __repr__(self) -> str:
-        return f"Account({self.number}, balance={self._balance})"
-
-
 # --------------------------------------------------------------------------- Part D
 
 class Together:
-    """A function for thread pools that proves several threads work at the same time.
+    """A function for thread pools that shows several threads working at the same time.
 
     ``Together(workers)`` returns ``(item, thread number, together)``.  Each
     thread that calls it gets a number (0, 1, 2, ... in the order of their
@@ -384,3 +451,27 @@ def fail_on(bad: Any, error: type[Exception] = ValueError) -> Callable[[Any], An
 def new_threads(before: set[threading.Thread]) -> list[str]:
     """Names of the running threads that were not in ``before``."""
     return [t.name for t in threading.enumerate() if t not in before and t.is_alive()]
+
+
+def os_threads() -> set[int]:
+    """The operating system's ids of this process's threads (also those ``threading`` does not list)."""
+    try:
+        return {int(tid) for tid in os.listdir("/proc/self/task")}
+    except OSError:  # no /proc (macOS, Windows): ask psutil
+        import psutil
+
+        return {thread.id for thread in psutil.Process().threads()}
+
+
+def threads_left(before: set[int], grace: float = 2.0) -> set[int]:
+    """Threads of this process not in ``before`` (from :func:`os_threads`) still there after ``grace`` s at most.
+
+    A thread that has just been joined may take a moment to leave the
+    operating system's list, hence the wait.
+    """
+    deadline = time.monotonic() + grace
+    while True:
+        left = os_threads() - before
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.01)

@@ -299,4 +299,421 @@ def thread_map(func, items, workers=4):
 '''},
         "loses": {"test_thread_map_hidden": 2},
     },
+
+    # ---- added with the requirement table (tests/requirements/ps3_threads.md)
+    # A new counter that starts at 1.
+    "counter_starts_at_one": {
+        "cells": {"counter": """
+class Counter:
+    def __init__(self):
+        self.value = 1
+        self._lock = threading.Lock()
+
+    def increment(self):
+        with self._lock:
+            self.value += 1
+"""},
+        "loses": {"test_counter_visible": 2, "test_counter_hidden": 3},
+    },
+    # Adds two instead of one.
+    "counter_adds_two": {
+        "cells": {"counter": """
+class Counter:
+    def __init__(self):
+        self.value = 0
+        self._lock = threading.Lock()
+
+    def increment(self):
+        with self._lock:
+            self.value += 2
+"""},
+        "loses": {"test_counter_visible": 2, "test_counter_hidden": 3},
+    },
+    # One lock for the whole program instead of one per counter, made outside __init__.
+    "counter_global_lock": {
+        "cells": {"counter": """
+_counter_lock = threading.Lock()
+
+
+class Counter:
+    def __init__(self):
+        self.value = 0
+
+    def increment(self):
+        with _counter_lock:
+            self.value += 1
+"""},
+        "loses": {"test_counter_visible": 2, "test_counter_hidden": 3},
+    },
+    # The count kept in a private attribute; `value` is only written, never read.
+    "counter_private_count": {
+        "cells": {"counter": """
+class Counter:
+    def __init__(self):
+        self._count = 0
+        self.value = 0
+        self._lock = threading.Lock()
+
+    def increment(self):
+        with self._lock:
+            self._count += 1
+            self.value = self._count
+"""},
+        "loses": {"test_counter_visible": 2, "test_counter_hidden": 3},
+    },
+    # None instead of "anonymous" when no block runs.
+    "context_default_none": {
+        "cells": {"user_context": """
+class UserContext:
+    def __init__(self):
+        self._local = threading.local()
+
+    def current(self):
+        users = getattr(self._local, "users", None)
+        return users[-1] if users else None
+
+    @contextlib.contextmanager
+    def acting_as(self, name):
+        if not hasattr(self._local, "users"):
+            self._local.users = []
+        self._local.users.append(name)
+        try:
+            yield
+        finally:
+            self._local.users.pop()
+"""},
+        "loses": {"test_context_nesting": 1, "test_context_threads": 2, "test_context_hidden": 2},
+    },
+    # The outermost block's name instead of the innermost.
+    "context_outermost": {
+        "cells": {"user_context": """
+class UserContext:
+    def __init__(self):
+        self._local = threading.local()
+
+    def current(self):
+        users = getattr(self._local, "users", None)
+        return users[0] if users else "anonymous"
+
+    @contextlib.contextmanager
+    def acting_as(self, name):
+        if not hasattr(self._local, "users"):
+            self._local.users = []
+        self._local.users.append(name)
+        try:
+            yield
+        finally:
+            self._local.users.pop()
+"""},
+        "loses": {"test_context_nesting": 1, "test_context_hidden": 2},
+    },
+    # Restores the previous user but swallows the block's exception.
+    "context_swallows_errors": {
+        "cells": {"user_context": """
+class UserContext:
+    def __init__(self):
+        self._local = threading.local()
+
+    def current(self):
+        users = getattr(self._local, "users", None)
+        return users[-1] if users else "anonymous"
+
+    @contextlib.contextmanager
+    def acting_as(self, name):
+        if not hasattr(self._local, "users"):
+            self._local.users = []
+        self._local.users.append(name)
+        try:
+            yield
+        except Exception:
+            pass
+        finally:
+            self._local.users.pop()
+"""},
+        "loses": {"test_context_nesting": 1},
+    },
+    # Leaving a block removes the first entry with that name, not the innermost.
+    "context_remove_by_name": {
+        "cells": {"user_context": """
+class UserContext:
+    def __init__(self):
+        self._local = threading.local()
+
+    def current(self):
+        users = getattr(self._local, "users", None)
+        return users[-1] if users else "anonymous"
+
+    @contextlib.contextmanager
+    def acting_as(self, name):
+        if not hasattr(self._local, "users"):
+            self._local.users = []
+        self._local.users.append(name)
+        try:
+            yield
+        finally:
+            self._local.users.remove(name)
+"""},
+        "loses": {"test_context_nesting": 1},
+    },
+    # A thread with no block of its own sees the main thread's user.
+    "context_inherits_main": {
+        "cells": {"user_context": """
+class UserContext:
+    def __init__(self):
+        self._stacks = {}
+
+    def _stack(self):
+        return self._stacks.setdefault(threading.get_ident(), [])
+
+    def current(self):
+        stack = self._stack() or self._stacks.get(threading.main_thread().ident, [])
+        return stack[-1] if stack else "anonymous"
+
+    @contextlib.contextmanager
+    def acting_as(self, name):
+        self._stack().append(name)
+        try:
+            yield
+        finally:
+            self._stack().pop()
+"""},
+        "loses": {"test_context_hidden": 2},
+    },
+    # Debits the source but never credits the target.
+    "transfer_forgets_target": {
+        "cells": {"transfer": TRANSFER_CHECKS + """
+    first, second = sorted((source, target), key=lambda account: account.number)
+    with first.lock, second.lock:
+        if source.balance < amount:
+            raise ValueError("insufficient funds")
+        source.balance -= amount
+"""},
+        "loses": {"test_transfer_visible": 3, "test_transfer_hidden": 3},
+    },
+    # Each balance under its own lock, one after the other: no deadlock, no lost
+    # update, but another thread can see the money in neither account.
+    "transfer_one_lock_at_a_time": {
+        "cells": {"transfer": TRANSFER_CHECKS + """
+    with source.lock:
+        if source.balance < amount:
+            raise ValueError("insufficient funds")
+        source.balance -= amount
+    with target.lock:
+        target.balance += amount
+"""},
+        "loses": {"test_transfer_hidden": 3},
+    },
+    # Debits first and raises when the balance went negative, without putting the money back.
+    "transfer_debits_before_checking": {
+        "cells": {"transfer": TRANSFER_CHECKS + """
+    first, second = sorted((source, target), key=lambda account: account.number)
+    with first.lock, second.lock:
+        source.balance -= amount
+        if source.balance < 0:
+            raise ValueError("insufficient funds")
+        target.balance += amount
+"""},
+        "loses": {"test_transfer_visible": 3, "test_transfer_hidden": 3},
+    },
+    # Never refuses an amount that is not positive.
+    "transfer_allows_nonpositive": {
+        "cells": {"transfer": """
+def transfer(source, target, amount):
+    if source is target:
+        raise ValueError("same account")
+    first, second = sorted((source, target), key=lambda account: account.number)
+    with first.lock, second.lock:
+        if source.balance < amount:
+            raise ValueError("insufficient funds")
+        source.balance -= amount
+        target.balance += amount
+"""},
+        "loses": {"test_transfer_hidden": 3},
+    },
+    # Worker k takes items k, k + workers, ...; the results come back worker by worker.
+    "thread_map_chunk_order": {
+        "cells": {"thread_map": """
+def thread_map(func, items, workers=4):
+    items = list(items)
+    chunks = [[] for _ in range(workers)]
+    errors = {}
+
+    def work(k):
+        for index in range(k, len(items), workers):
+            try:
+                chunks[k].append(func(items[index]))
+            except Exception as error:
+                errors[index] = error
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[min(errors)]
+    return [result for chunk in chunks for result in chunk]
+"""},
+        "loses": {"test_thread_map_visible": 2, "test_thread_map_hidden": 2},
+    },
+    # `workers` threads, but each is joined before the next starts.
+    "thread_map_one_at_a_time": {
+        "cells": {"thread_map": """
+def thread_map(func, items, workers=4):
+    items = list(items)
+    tasks = queue.Queue()
+    for task in enumerate(items):
+        tasks.put(task)
+    for _ in range(workers):
+        tasks.put(None)
+    results, errors = [None] * len(items), {}
+
+    def work():
+        while (task := tasks.get()) is not None:
+            index, item = task
+            try:
+                results[index] = func(item)
+            except Exception as error:
+                errors[index] = error
+
+    for _ in range(workers):
+        thread = threading.Thread(target=work)
+        thread.start()
+        thread.join()
+    if errors:
+        raise errors[min(errors)]
+    return results
+"""},
+        "loses": {"test_thread_map_visible": 2, "test_thread_map_hidden": 2},
+    },
+    # Re-raises the error that happened first in time, not the first in item order.
+    "thread_map_first_error_in_time": {
+        "cells": {"thread_map": """
+def thread_map(func, items, workers=4):
+    items = list(items)
+    tasks = queue.Queue()
+    for task in enumerate(items):
+        tasks.put(task)
+    for _ in range(workers):
+        tasks.put(None)
+    results, errors = [None] * len(items), []
+
+    def work():
+        while (task := tasks.get()) is not None:
+            index, item = task
+            try:
+                results[index] = func(item)
+            except Exception as error:
+                errors.append(error)
+
+    threads = [threading.Thread(target=work) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results
+"""},
+        "loses": {"test_thread_map_hidden": 2},
+    },
+    # Raises the first error (in item order) as soon as it is known, while other calls still run.
+    "thread_map_raises_before_joining": {
+        "cells": {"thread_map": """
+def thread_map(func, items, workers=4):
+    items = list(items)
+    tasks, done = queue.Queue(), [queue.Queue() for _ in items]
+    for task in enumerate(items):
+        tasks.put(task)
+    for _ in range(workers):
+        tasks.put(None)
+
+    def work():
+        while (task := tasks.get()) is not None:
+            index, item = task
+            try:
+                done[index].put((func(item), None))
+            except Exception as error:
+                done[index].put((None, error))
+
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    results = []
+    for slot in done:
+        value, error = slot.get()
+        if error is not None:
+            raise error
+        results.append(value)
+    for thread in threads:
+        thread.join()
+    return results
+"""},
+        "loses": {"test_thread_map_hidden": 2},
+    },
+    # Notes the error, then lets the worker thread die with it (a traceback on stderr).
+    "thread_map_thread_dies": {
+        "cells": {"thread_map": """
+def thread_map(func, items, workers=4):
+    items = list(items)
+    tasks = queue.Queue()
+    for task in enumerate(items):
+        tasks.put(task)
+    for _ in range(workers):
+        tasks.put(None)
+    results, errors = [None] * len(items), {}
+
+    def work():
+        while (task := tasks.get()) is not None:
+            index, item = task
+            try:
+                results[index] = func(item)
+            except Exception as error:
+                errors[index] = error
+                raise
+
+    threads = [threading.Thread(target=work) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[min(errors)]
+    return results
+"""},
+        "loses": {"test_thread_map_hidden": 2},
+    },
+    # Every task is queued twice (a copy-paste slip): right results, but func runs twice per item.
+    "thread_map_queues_items_twice": {
+        "cells": {"thread_map": """
+def thread_map(func, items, workers=4):
+    items = list(items)
+    tasks = queue.Queue()
+    for task in enumerate(items):
+        tasks.put(task)
+    for task in enumerate(items):
+        tasks.put(task)
+    for _ in range(workers):
+        tasks.put(None)
+    results, errors = [None] * len(items), {}
+
+    def work():
+        while (task := tasks.get()) is not None:
+            index, item = task
+            try:
+                results[index] = func(item)
+            except Exception as error:
+                errors[index] = error
+
+    threads = [threading.Thread(target=work) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[min(errors)]
+    return results
+"""},
+        "loses": {"test_thread_map_visible": 2, "test_thread_map_hidden": 2},
+    },
 }
