@@ -13,13 +13,19 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import importlib
 import importlib.util
 import marshal
 import multiprocessing
+import multiprocessing.queues
 import os
 import queue
+import secrets
+import select
 import signal
+import socket
+import struct
 import sys
 import threading
 import time
@@ -85,7 +91,9 @@ class Together:
     buffer, which turns the join-before-drain mistake into a sure deadlock.
 
     Pass it to each ``Process`` as an argument (a barrier may travel to a child
-    that way, not through a queue).
+    that way, not through a queue).  For trying things out only: what it
+    returns passes through your code, so the tests do not rely on it (they
+    use :class:`Witness`, which asks the operating system instead).
     """
 
     def __init__(self, workers: int, payload: int = 0, timeout: float = 15.0) -> None:
@@ -108,6 +116,191 @@ class Together:
         if self.payload:
             result += (b"p" * self.payload,)
         return result
+
+
+
+# --------------------------------------------------------------------------- who called the work (Part B)
+
+_CREDENTIALS = struct.Struct("3i")  # what SO_PEERCRED gives: pid, uid, gid
+
+
+def _read_line(sock: socket.socket, limit: int = 1 << 16) -> bytes:
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = sock.recv(4096)
+        if not chunk or len(data) > limit:
+            raise ConnectionError("the other side hung up before the end of its line")
+        data += chunk
+    return data[:-1]
+
+
+class Reported:
+    """A work function made by :class:`Witness`: ``work(item)`` returns ``(item, receipt)``.
+
+    Each call reports the item to the witness in the test and waits for its
+    receipt.  With ``payload`` bytes added to every result (``(item, receipt,
+    payload)``), results are too big for a pipe's buffer.  It can travel to a
+    child process in any way (a ``Process`` argument, a queue).
+    """
+
+    def __init__(self, address: Any, payload: int) -> None:
+        self.address = address
+        self.payload = payload
+
+    def __call__(self, item: Any) -> tuple:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(STARTUP * 2)
+            sock.connect(self.address)
+            sock.sendall(repr(item).encode() + b"\n")
+            receipt = _read_line(sock).decode()
+        if self.payload:
+            return item, receipt, b"p" * self.payload
+        return item, receipt
+
+
+class Witness:
+    """The test's side of :class:`Reported`: which process called the work, with what.
+
+    ``run(func, *args)`` calls ``func`` in a thread and, meanwhile, answers
+    the work calls in the calling thread.  The operating system names the
+    process behind each call (``SO_PEERCRED``), so ``calls`` maps each receipt
+    handed out to ``(pid, repr(item))`` of a real call.  The first call of
+    each new process waits until ``workers`` processes are calling at once
+    (``met``), or ``meet_within`` seconds.  The call for ``last_item`` is
+    answered only after ``total - 1`` others (or 3 s), so that its result
+    comes late.
+    """
+
+    def __init__(self, workers: int, payload: int = 0, meet_within: float = 8.0) -> None:
+        self.workers = workers
+        self.meet_within = meet_within
+        self.calls: dict[str, tuple[int, str]] = {}
+        self.met = False
+        self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._listener.bind("\0" + secrets.token_hex(16))
+        self._listener.listen(128)
+        self._listener.setblocking(False)
+        self._payload = payload
+        self._held: list[tuple[socket.socket, int, str, float]] = []
+        self._released: set[int] = set()
+        self._meeting_over = False
+        self._last: str | None = None
+        self._total = 0
+
+    def work(self) -> Reported:
+        return Reported(self._listener.getsockname(), self._payload)
+
+    def close(self) -> None:
+        for conn, *_ in self._held:
+            conn.close()
+        self._held.clear()
+        self._listener.close()
+
+    def __enter__(self) -> "Witness":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def _answer(self, conn: socket.socket, pid: int, text: str) -> None:
+        receipt = secrets.token_hex(16)
+        self.calls[receipt] = (pid, text)
+        try:
+            conn.sendall(receipt.encode() + b"\n")
+        except OSError:
+            pass
+        conn.close()
+
+    def _arrive(self) -> None:
+        try:
+            conn, _ = self._listener.accept()
+        except (BlockingIOError, InterruptedError):
+            return
+        conn.setblocking(True)
+        conn.settimeout(PATIENCE)
+        try:
+            pid = _CREDENTIALS.unpack(conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
+                                                      _CREDENTIALS.size))[0]
+            text = _read_line(conn).decode(errors="replace")
+        except (OSError, ConnectionError):
+            conn.close()
+            return
+        self._held.append((conn, pid, text, time.monotonic()))
+
+    def _release(self) -> None:
+        now = time.monotonic()
+        if not self._meeting_over:
+            waiting = {pid for _, pid, _, _ in self._held if pid != os.getpid()}
+            if len(waiting) >= self.workers:
+                self.met = self._meeting_over = True
+            elif any(pid in waiting and now - since > self.meet_within for _, pid, _, since in self._held):
+                self._meeting_over = True
+        keep = []
+        for entry in self._held:
+            conn, pid, text, since = entry
+            if pid != os.getpid() and pid not in self._released and not self._meeting_over:
+                keep.append(entry)  # a new process waits for its peers
+            elif (text == self._last and len(self.calls) < self._total - 1 and now - since < 3.0):
+                keep.append(entry)  # the first item's result comes late
+            else:
+                if text == self._last:
+                    self._last = None
+                self._released.add(pid)
+                self._answer(conn, pid, text)
+        self._held = keep
+
+    def run(self, func: Callable, *args: Any, last_item: Any = None, total: int = 0,
+            timeout: float = 20.0) -> Any:
+        """Return ``func(*args)`` (run in a thread), answering the work calls meanwhile."""
+        self._last = None if last_item is None else repr(last_item)
+        self._total = total
+        outcome: dict[str, Any] = {}
+
+        def call() -> None:
+            try:
+                outcome["value"] = func(*args)
+            except BaseException as error:  # noqa: BLE001 - re-raised in the caller
+                outcome["error"] = error
+
+        name = getattr(func, "__name__", "the call")
+        if _identity(func) in _hung:
+            raise AssertionError(f"{name}() did not return in an earlier call either, so it is not "
+                                 "called again: fix the hang first")
+        thread = threading.Thread(target=call, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + timeout
+        while thread.is_alive():
+            if time.monotonic() > deadline:
+                _hung.add(_identity(func))
+                raise AssertionError(f"{name}() did not return within {timeout:.0f} s: "
+                                     "is it waiting for something that never comes (a deadlock)?")
+            if select.select([self._listener], [], [], 0.02)[0]:
+                self._arrive()
+            self._release()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["value"]
+
+
+# --------------------------------------------------------------------------- a slow producer (Part A)
+
+class SlowFeed(multiprocessing.queues.Queue):
+    """A Queue fed by a producer slower than any timeout a reader gives ``get``.
+
+    ``get()`` (blocking, no timeout) behaves as usual.  ``get(timeout=t)``
+    waits at most a twentieth of a second, whatever ``t`` is: for a reader
+    it is as if the producer were slower than ``t``.  A reader that waits
+    for the sentinel keeps waiting; one that gives up after a timeout gives
+    up at once, every time.
+    """
+
+    def __init__(self, maxsize: int = 0) -> None:
+        super().__init__(maxsize, ctx=multiprocessing.get_context())
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        if block and timeout is not None:
+            timeout = min(timeout, 0.05)
+        return super().get(block, timeout)
 
 
 # --------------------------------------------------------------------------- calling code in a child
@@ -348,7 +541,7 @@ def call_with_timeout(func: Callable, *args: Any, timeout: float = STARTUP, **kw
         except BaseException as error:  # noqa: BLE001 - re-raised in the caller
             outcome["error"] = error
 
-    thread = threading.Thread(target=run, name=f"ps2-{getattr(func, '__name__', 'call')}", daemon=True)
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     thread.join(timeout)
     if thread.is_alive():
@@ -400,6 +593,38 @@ def new_children(before: dict) -> list[psutil.Process]:
     return [proc for key, proc in running_children().items() if key not in before]
 
 
+def snapshot() -> tuple[dict, set]:
+    """What :func:`left_behind` compares with: running descendants and unjoined Process objects."""
+    return running_children(), set(multiprocessing.process._children)
+
+
+def left_behind(before: tuple[dict, set]) -> list[str]:
+    """Processes started since ``before`` that are still running or were never joined.
+
+    Seen three ways: running descendants of this kernel (psutil), ended
+    children nobody has waited for (zombies), and ``multiprocessing.Process``
+    objects started but not joined.
+    """
+    running, started = before
+    found = [f"PID {proc.pid} (running)" for proc in new_children(running)]
+    for proc in psutil.Process().children():
+        try:
+            if proc.status() == psutil.STATUS_ZOMBIE and (proc.pid, proc.create_time()) not in running:
+                found.append(f"PID {proc.pid} (ended, never joined)")
+        except psutil.Error:
+            continue
+    found += [f"{process.name} (started, never joined)"
+              for process in set(multiprocessing.process._children) - started]
+    return sorted(set(found))
+
+
+def unjoined(processes: list) -> list[str]:
+    """The names of ``processes`` that nobody joined: OS children not waited for, or Process objects."""
+    pids = {proc.pid for proc in psutil.Process().children()}
+    pending = set(multiprocessing.process._children)
+    return [process.name for process in processes if process.pid in pids or process in pending]
+
+
 def kill_new_children(before: dict) -> None:
     """Kill every running descendant that was not in ``before`` (test clean-up)."""
     for proc in new_children(before):
@@ -433,39 +658,153 @@ def slow_echo_server(conn: Any, delay: float = 0.5) -> None:
     conn.close()
 
 
-def silent_server(conn: Any) -> None:
-    """Read requests and never answer, until None arrives."""
-    while conn.recv() is not None:
-        pass
+def keyed_echo_server(conn: Any, delay: float = 0.0) -> None:
+    """Answer each request, ``delay`` seconds late, with ``("echo", request, seal)``, until None.
+
+    The first message is a key (bytes) and gets no answer; ``seal`` is
+    :func:`seal` of the key and the request, which only the key's owner can
+    compute.
+    """
+    key = conn.recv()
+    while True:
+        request = conn.recv()
+        if request is None:
+            break
+        time.sleep(delay)
+        conn.send(("echo", request, seal(key, request)))
     conn.close()
+
+
+def seal(key: bytes, request: Any) -> str:
+    """A short keyed digest of ``repr(request)``."""
+    return hmac.new(key, repr(request).encode(), "sha256").hexdigest()[:20]
+
+
+def silent_server(conn: Any) -> int:
+    """Read requests and never answer, until None arrives; return how many came before it."""
+    count = 0
+    while conn.recv() is not None:
+        count += 1
+    conn.close()
+    return count
 
 
 # --------------------------------------------------------------------------- workers for Part D
 
-def polite_worker(inbox: Any, outbox: Any, ready: Any) -> None:
+def _say(log: Any, *message: Any) -> None:
+    if log is not None:
+        log.send(message)
+
+
+def polite_worker(inbox: Any, outbox: Any, ready: Any, log: Any = None) -> None:
     """Copy items from ``inbox`` to ``outbox`` until SENTINEL, then end."""
     ready.set()
     while True:
         item = inbox.get()
         if item is SENTINEL:
+            _say(log, "sentinel")
             break
+        _say(log, "item", item)
         outbox.put(item)
 
 
-def stuck_worker(inbox: Any, outbox: Any, ready: Any) -> None:
+def slow_worker(inbox: Any, outbox: Any, ready: Any, log: Any = None) -> None:
+    """Like :func:`polite_worker`, but it takes 0.3 s to end after its SENTINEL."""
+    polite_worker(inbox, outbox, ready, log)
+    time.sleep(0.3)
+
+
+def _hang() -> None:
+    while True:
+        signal.pause()
+
+
+def stuck_worker(inbox: Any, outbox: Any, ready: Any, log: Any = None) -> None:
     """Hang without reading ``inbox``: only a signal can stop it."""
+    def ended_by_sigterm(signum: int, frame: Any) -> None:
+        _say(log, "SIGTERM")
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, ended_by_sigterm)
     ready.set()
-    threading.Event().wait()
+    _hang()
 
 
-def stubborn_worker(inbox: Any, outbox: Any, ready: Any) -> None:
+def tidy_worker(inbox: Any, outbox: Any, ready: Any, log: Any = None) -> None:
+    """Hang without reading ``inbox``; on SIGTERM, take 0.6 s to tidy up, then end by it."""
+    def tidy_up(signum: int, frame: Any) -> None:
+        _say(log, "SIGTERM")
+        time.sleep(0.6)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, tidy_up)
+    ready.set()
+    _hang()
+
+
+def stubborn_worker(inbox: Any, outbox: Any, ready: Any, log: Any = None) -> None:
     """Hang and ignore SIGTERM: only SIGKILL can stop it."""
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    def ignore(signum: int, frame: Any) -> None:
+        _say(log, "SIGTERM")
+
+    signal.signal(signal.SIGTERM, ignore)
     ready.set()
-    threading.Event().wait()
+    _hang()
 
 
-WORKER_KINDS = {"polite": polite_worker, "stuck": stuck_worker, "stubborn": stubborn_worker}
+WORKER_KINDS = {"polite": polite_worker, "slow": slow_worker, "stuck": stuck_worker,
+                "tidy": tidy_worker, "stubborn": stubborn_worker}
+
+
+@contextlib.contextmanager
+def watched_workers(kinds: list[str]) -> Iterator[tuple[list, Any, Any, Callable[[], dict]]]:
+    """Start one worker per kind, all reading one inbox; yield (workers, inbox, outbox, logs).
+
+    Workers are named ``<kind>-<n>`` and are running (waiting for items) when
+    the block starts.  ``logs()`` returns ``{name: [message, ...]}``: what
+    each worker said about itself, through a pipe only it can write to
+    (``("item", x)`` for each item copied, ``("sentinel",)`` when it reached
+    its sentinel, ``("SIGTERM",)`` when SIGTERM arrived).  When the block
+    ends, any worker still running is killed.
+    """
+    inbox, outbox = multiprocessing.Queue(), multiprocessing.Queue()
+    workers, ready, readers = [], [], []
+    try:
+        for number, kind in enumerate(kinds, 1):
+            event = multiprocessing.Event()
+            reader, writer = multiprocessing.Pipe(duplex=False)
+            worker = multiprocessing.Process(target=WORKER_KINDS[kind], args=(inbox, outbox, event, writer),
+                                             name=f"{kind}-{number}", daemon=True)
+            worker.start()
+            writer.close()
+            workers.append(worker)
+            ready.append(event)
+            readers.append(reader)
+        for worker, event in zip(workers, ready):
+            if not event.wait(STARTUP):
+                raise RuntimeError(f"worker {worker.name} did not start within {STARTUP:.0f} s")
+
+        def logs() -> dict:
+            said = {}
+            for worker, reader in zip(workers, readers):
+                said[worker.name] = messages = []
+                try:
+                    while reader.poll(0.5 if worker.is_alive() else 0.05):
+                        messages.append(reader.recv())
+                except (EOFError, OSError):
+                    pass
+            return said
+
+        yield workers, inbox, outbox, logs
+    finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.kill()
+            worker.join(PATIENCE)
+        for reader in readers:
+            reader.close()
 
 
 @contextlib.contextmanager
@@ -475,25 +814,8 @@ def running_workers(kinds: list[str]) -> Iterator[tuple[list, Any, Any]]:
     Workers are named ``<kind>-<n>`` and are running (waiting for items) when
     the block starts.  When it ends, any worker still running is killed.
     """
-    inbox, outbox = multiprocessing.Queue(), multiprocessing.Queue()
-    workers, ready = [], []
-    try:
-        for number, kind in enumerate(kinds, 1):
-            event = multiprocessing.Event()
-            worker = multiprocessing.Process(target=WORKER_KINDS[kind], args=(inbox, outbox, event),
-                                             name=f"{kind}-{number}", daemon=True)
-            worker.start()
-            workers.append(worker)
-            ready.append(event)
-        for worker, event in zip(workers, ready):
-            if not event.wait(STARTUP):
-                raise RuntimeError(f"worker {worker.name} did not start within {STARTUP:.0f} s")
+    with watched_workers(kinds) as (workers, inbox, outbox, _):
         yield workers, inbox, outbox
-    finally:
-        for worker in workers:
-            if worker.is_alive():
-                worker.kill()
-            worker.join(PATIENCE)
 
 
 def drain(source: Any, count: int, timeout: float = PATIENCE) -> list:

@@ -56,6 +56,50 @@ def serve(conn):
     conn.close()
 '''
 
+QUEUES_CONSUME = """
+
+def consume(inbox, outbox, work):
+    while True:
+        item = inbox.get()
+        if item is SENTINEL:
+            break
+        outbox.put(work(item))
+    outbox.put(SENTINEL)
+"""
+
+QUEUES_PRODUCE_HEAD = """%%writefile ps2_student_queues.py
+SENTINEL = None
+
+"""
+
+PIPELINE_RUN = """
+def run_pipeline(items, work, workers=3):
+    tasks, results = multiprocessing.Queue(), multiprocessing.Queue()
+    processes = [multiprocessing.Process(target=worker, args=(tasks, results, work)) for _ in range(workers)]
+    for process in processes:
+        process.start()
+    for index, item in enumerate(items):
+        tasks.put((index, item))
+    for _ in processes:
+        tasks.put(SENTINEL)
+    answers = [None] * len(items)
+    for _ in items:
+        index, value = results.get()
+        answers[index] = value
+    for process in processes:
+        process.join()
+    return answers
+"""
+
+PIPELINE_HEAD = """%%writefile ps2_student_pipeline.py
+import multiprocessing
+
+SENTINEL = None
+
+"""
+
+
+
 SUBMISSIONS = {
     # The textbook reader: loops forever and expects the parent to terminate() it.
     "consumer_needs_terminate": {
@@ -279,5 +323,262 @@ def shutdown(workers, inbox, grace=2.0):
     return {worker.name: worker.exitcode for worker in workers}
 '''},
         "loses": {"test_shutdown_visible": 2, "test_shutdown_hidden": 3},
+    },
+    # ---- Part A
+    # Forgets the sentinel: whoever reads the queue never learns that the stream is over.
+    "producer_forgets_sentinel": {
+        "cells": {"ps2_student_queues": QUEUES_PRODUCE_HEAD + """
+def produce(items, outbox):
+    for item in items:
+        outbox.put(item)
+""" + QUEUES_CONSUME},
+        "loses": {"test_produce": 1, "test_queues_hidden": 2},
+    },
+    # Puts the sentinel twice: a reader finds a stray one after the stream.
+    "producer_two_sentinels": {
+        "cells": {"ps2_student_queues": QUEUES_PRODUCE_HEAD + """
+def produce(items, outbox):
+    for item in items:
+        outbox.put(item)
+    outbox.put(SENTINEL)
+    outbox.put(SENTINEL)
+""" + QUEUES_CONSUME},
+        "loses": {"test_produce": 1},
+    },
+    # Drops duplicates and the order by going through a set.
+    "producer_through_a_set": {
+        "cells": {"ps2_student_queues": QUEUES_PRODUCE_HEAD + """
+def produce(items, outbox):
+    for item in set(items):
+        outbox.put(item)
+    outbox.put(SENTINEL)
+""" + QUEUES_CONSUME},
+        "loses": {"test_produce": 1, "test_queues_hidden": 2},
+    },
+    # Gives up when nothing arrives for a while: a slow producer loses the rest of its stream.
+    "consumer_gives_up_after_timeout": {
+        "cells": {"ps2_student_queues": QUEUES_HEAD + """
+import queue
+
+
+def consume(inbox, outbox, work):
+    while True:
+        try:
+            item = inbox.get(timeout=5)
+        except queue.Empty:
+            break
+        if item is SENTINEL:
+            break
+        outbox.put(work(item))
+    outbox.put(SENTINEL)
+"""},
+        "loses": {"test_consume": 1, "test_queues_hidden": 2},
+    },
+    # Passes the items on without working on them.
+    "consumer_skips_work": {
+        "cells": {"ps2_student_queues": QUEUES_HEAD + """
+def consume(inbox, outbox, work):
+    while True:
+        item = inbox.get()
+        if item is SENTINEL:
+            break
+        outbox.put(item)
+    outbox.put(SENTINEL)
+"""},
+        "loses": {"test_consume": 1, "test_queues_hidden": 2},
+    },
+    # Stops at the sentinel but keeps it: the next stage never learns that the stream is over.
+    "consumer_keeps_sentinel": {
+        "cells": {"ps2_student_queues": QUEUES_HEAD + """
+def consume(inbox, outbox, work):
+    while True:
+        item = inbox.get()
+        if item is SENTINEL:
+            break
+        outbox.put(work(item))
+"""},
+        "loses": {"test_consume": 1, "test_queues_hidden": 2},
+    },
+    # ---- Part B
+    # The worker puts the item itself, not work(item).
+    "worker_skips_work": {
+        "cells": {"ps2_student_pipeline": PIPELINE_HEAD + """
+def worker(tasks, results, work):
+    while True:
+        task = tasks.get()
+        if task is SENTINEL:
+            break
+        results.put(task)
+
+""" + PIPELINE_RUN},
+        "loses": {"test_pipeline_visible": 3, "test_pipeline_hidden": 3},
+    },
+    # Keeps the results in the order they arrive, not in the order of the items.
+    "pipeline_arrival_order": {
+        "cells": {"ps2_student_pipeline": PIPELINE_WORKER + """
+def run_pipeline(items, work, workers=3):
+    tasks, results = multiprocessing.Queue(), multiprocessing.Queue()
+    processes = [multiprocessing.Process(target=worker, args=(tasks, results, work)) for _ in range(workers)]
+    for process in processes:
+        process.start()
+    for index, item in enumerate(items):
+        tasks.put((index, item))
+    for _ in processes:
+        tasks.put(SENTINEL)
+    answers = [results.get()[1] for _ in items]
+    for process in processes:
+        process.join()
+    return answers
+"""},
+        "loses": {"test_pipeline_visible": 3, "test_pipeline_hidden": 3},
+    },
+    # Starts each worker only after the previous one ended: one worker does all the work.
+    "pipeline_one_worker_at_a_time": {
+        "cells": {"ps2_student_pipeline": PIPELINE_WORKER + """
+def run_pipeline(items, work, workers=3):
+    tasks, results = multiprocessing.Queue(), multiprocessing.Queue()
+    for index, item in enumerate(items):
+        tasks.put((index, item))
+    for _ in range(workers):
+        tasks.put(SENTINEL)
+    for _ in range(workers):
+        process = multiprocessing.Process(target=worker, args=(tasks, results, work))
+        process.start()
+        process.join()
+    answers = [None] * len(items)
+    for _ in items:
+        index, value = results.get()
+        answers[index] = value
+    return answers
+"""},
+        "loses": {"test_pipeline_visible": 3, "test_pipeline_hidden": 3},
+    },
+    # Reads every result but never joins: the workers end on their own, and nobody waits for them.
+    "pipeline_never_joins": {
+        "cells": {"ps2_student_pipeline": PIPELINE_WORKER + PIPELINE_RUN.replace(
+            "    for process in processes:\n        process.join()\n", "")},
+        "loses": {"test_pipeline_visible": 3, "test_pipeline_hidden": 3},
+    },
+    # Two workers when none is asked for, not three.
+    "pipeline_default_two_workers": {
+        "cells": {"ps2_student_pipeline": PIPELINE_WORKER + PIPELINE_RUN.replace("workers=3", "workers=2")},
+        "loses": {"test_pipeline_hidden": 3},
+    },
+    # ---- Part C
+    # A name nothing was added to has no total (None) instead of 0.
+    "serve_unknown_total_none": {
+        "cells": {"ps2_student_pipes": PIPES_SERVE.replace("totals.get(request[1], 0)", "totals.get(request[1])")
+                  + PIPES_ASK},
+        "loses": {"test_serve_visible": 2},
+    },
+    # Takes None for one more bad request and goes on serving.
+    "serve_ignores_none": {
+        "cells": {"ps2_student_pipes": PIPES_SERVE.replace(
+            "        if request is None:\n            break\n", "") + PIPES_ASK},
+        "loses": {"test_serve_visible": 2, "test_pipes_hidden": 2},
+    },
+    # poll() without a timeout: an answer that is not there yet counts as none.
+    "ask_does_not_wait": {
+        "cells": {"ps2_student_pipes": PIPES_SERVE + """
+
+def ask(conn, request, timeout=5.0):
+    conn.send(request)
+    if not conn.poll():
+        raise TimeoutError(request)
+    return conn.recv()
+"""},
+        "loses": {"test_ask_visible": 1, "test_pipes_hidden": 2},
+    },
+    # Waits 5 s whatever timeout it is given.
+    "ask_ignores_its_timeout": {
+        "cells": {"ps2_student_pipes": PIPES_SERVE + """
+
+def ask(conn, request, timeout=5.0):
+    conn.send(request)
+    if not conn.poll(5.0):
+        raise TimeoutError(request)
+    return conn.recv()
+"""},
+        "loses": {"test_pipes_hidden": 2},
+    },
+    # A default timeout of 1 s instead of 5 s.
+    "ask_short_default_timeout": {
+        "cells": {"ps2_student_pipes": PIPES_SERVE + PIPES_ASK.replace("timeout=5.0", "timeout=1.0")},
+        "loses": {"test_pipes_hidden": 2},
+    },
+    # ---- Part D
+    # No grace at all: terminates whoever has not stopped the moment the sentinels are in.
+    "shutdown_without_grace": {
+        "cells": {"shutdown": """
+def shutdown(workers, inbox, grace=2.0):
+    for _ in workers:
+        inbox.put(SENTINEL)
+    for worker in workers:
+        if worker.is_alive():
+            worker.terminate()
+    for worker in workers:
+        worker.join(grace)
+        if worker.is_alive():
+            worker.kill()
+            worker.join()
+    return {worker.name: worker.exitcode for worker in workers}
+"""},
+        "loses": {"test_shutdown_visible": 2, "test_shutdown_hidden": 3},
+    },
+    # After terminate() it gives a quarter of a second, not `grace`: a worker that tidies up is killed.
+    "shutdown_hurries_after_terminate": {
+        "cells": {"shutdown": """
+def shutdown(workers, inbox, grace=2.0):
+    for _ in workers:
+        inbox.put(SENTINEL)
+    for worker in workers:
+        worker.join(grace)
+    for worker in workers:
+        if worker.is_alive():
+            worker.terminate()
+    time.sleep(0.25)
+    for worker in workers:
+        if worker.is_alive():
+            worker.kill()
+        worker.join()
+    return {worker.name: worker.exitcode for worker in workers}
+"""},
+        "loses": {"test_shutdown_hidden": 3},
+    },
+    # Waits the default 2 s per step, whatever grace it is given.
+    "shutdown_ignores_grace": {
+        "cells": {"shutdown": """
+def shutdown(workers, inbox, grace=2.0):
+    for _ in workers:
+        inbox.put(SENTINEL)
+    for step in (None, "terminate", "kill"):
+        for worker in workers:
+            if step and worker.is_alive():
+                getattr(worker, step)()
+        deadline = time.monotonic() + 2.0
+        for worker in workers:
+            worker.join(None if step == "kill" else max(0.0, deadline - time.monotonic()))
+    return {worker.name: worker.exitcode for worker in workers}
+"""},
+        "loses": {"test_shutdown_hidden": 3},
+    },
+    # kill() without join(): the killed worker is a zombie and its exit code unknown.
+    "shutdown_kill_without_join": {
+        "cells": {"shutdown": """
+def shutdown(workers, inbox, grace=2.0):
+    for _ in workers:
+        inbox.put(SENTINEL)
+    for worker in workers:
+        worker.join(grace)
+    for worker in workers:
+        if worker.is_alive():
+            worker.terminate()
+            worker.join(grace)
+    for worker in workers:
+        if worker.is_alive():
+            worker.kill()
+    return {worker.name: worker.exitcode for worker in workers}
+"""},
+        "loses": {"test_shutdown_hidden": 3},
     },
 }
