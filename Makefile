@@ -13,6 +13,7 @@ GRADE_ARGS ?=
 help:
 	@echo "make lab        start JupyterLab with the nbgrader extensions"
 	@echo "make test       run every test (notebooks, grading pipeline, modules)"
+	@echo "make test-fast  the quick tier for the edit loop: modules, scan, release and lock checks"
 	@echo "make release    regenerate release/ from source/ with nbgrader"
 	@echo "make grade      autograde submitted/, write feedback and grades.csv"
 	@echo "make gil-lab    run the full GIL experiment into build/gil-lab/"
@@ -42,9 +43,14 @@ LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=. $(LAB_ARGS)
 
-# One pytest worker per core; each test starts its own kernels.
+# One pytest worker per core; each test starts its own kernels.  Tests that run
+# `make grade` form one xdist group (loadgroup): they share one graded class.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto --dist loadgroup $(PYTEST_ARGS)
+
+# No notebook, kernel or grader: under two minutes.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -n auto -m "not slow" $(PYTEST_ARGS)
 
 release: $(STAMP)
 	$(BIN)/python -m coursetools.release

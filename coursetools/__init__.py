@@ -9,10 +9,12 @@ COURSE_ROOT = Path(__file__).resolve().parent.parent
 START_METHODS = ("fork", "spawn", "forkserver")
 
 
-def _put_environment_scripts_on_path() -> None:
-    """nbgrader runs the ``alembic`` command by name when it opens a gradebook,
+def put_environment_scripts_on_path() -> None:
+    """nbgrader runs the ``alembic`` command by name when it creates a gradebook,
     so the environment's script folder must be on PATH even when Python was
-    started as ``.venv/bin/python`` without activating the environment."""
+    started as ``.venv/bin/python`` without activating the environment.  Called
+    by the commands that create gradebooks (release, grading), never on import:
+    lesson 08 and problem set 4 import this package inside student kernels."""
     import os
     import sys
 
@@ -20,5 +22,3 @@ def _put_environment_scripts_on_path() -> None:
     if scripts not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
 
-
-_put_environment_scripts_on_path()

@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook
 
-from . import COURSE_ROOT
+from . import COURSE_ROOT, put_environment_scripts_on_path
 from .release import NbgraderError, assignments, generate
 from .startmethod import kernel_env
 
@@ -67,6 +67,7 @@ def submit(root: Path, assignment: str, student: str, notebooks: dict[str, nbfor
 def autograde(root: Path, assignment: str, method: str | None = None, timeout: float = 1800,
               options: list[str] | None = None) -> None:
     """Run ``nbgrader autograde`` on every submission of ``assignment`` (``options``: more arguments)."""
+    put_environment_scripts_on_path()
     command = [sys.executable, "-m", "nbgrader", "autograde", assignment, "--force", *(options or [])]
     done = subprocess.run(command, cwd=root, env=kernel_env(method), capture_output=True,
                           text=True, timeout=timeout)

@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         budget = BUDGET_SECONDS.get(lesson.name, DEFAULT_BUDGET)
         print(f"{lesson.name:34}" + "".join(row) + f"   {budget:.0f} s", flush=True)
     print("all within budget, no errors" if not over else "attention: " + "; ".join(over))
-    return 0
+    return 1 if over else 0
 
 
 if __name__ == "__main__":

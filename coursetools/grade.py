@@ -51,7 +51,7 @@ from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
 from sqlalchemy.exc import SAWarning, SQLAlchemyError
 
-from . import COURSE_ROOT
+from . import COURSE_ROOT, put_environment_scripts_on_path
 from . import sandbox as sb
 from .grade_worker import GRADER_MARK, copy_files
 from .integrity import MARK as INTEGRITY_MARK
@@ -735,6 +735,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    put_environment_scripts_on_path()
     root = args.course_root.resolve()
     started = time.monotonic()
     status = 0

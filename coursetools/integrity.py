@@ -34,10 +34,8 @@ the status NEEDS ATTENTION with the reason.
 from __future__ import annotations
 
 import ast
-import asyncio
 import hashlib
 import hmac
-import json
 import re
 import secrets
 import sys
@@ -51,7 +49,7 @@ import nbformat
 from jupyter_core.utils import ensure_async, run_sync
 from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade, is_locked, is_solution
-from traitlets import Bool, Float
+from traitlets import Bool, Dict, Float
 
 MARK = "INTEGRITY:"
 """Prefix of the grader's log line when a notebook is caught tampering."""
@@ -561,6 +559,18 @@ class GuardedExecute(Execute):
     static_scan = Bool(True, help="Scan the student's cells before running them.  A TA who has read a "
                                   "flagged submission can regrade it with only the runtime checks: "
                                   "--GuardedExecute.static_scan=False").tag(config=True)
+
+    kernel_env = Dict(help="Environment of the kernels this starts (default: the grader's own).")
+
+    async def async_start_new_kernel(self, **kwargs: Any) -> None:
+        if self.kernel_env:
+            kwargs.setdefault("env", dict(self.kernel_env))
+        await super().async_start_new_kernel(**kwargs)
+
+    @property
+    def reasons(self) -> list[str]:
+        """Why the last notebook was caught (empty: it was not)."""
+        return list(self._reasons)
 
     def preprocess(self, nb: Any, resources: Any, *args: Any, **kwargs: Any) -> Any:
         folder = Path((resources or {}).get("metadata", {}).get("path") or ".")

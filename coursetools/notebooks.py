@@ -32,6 +32,7 @@ class NotebookRun:
     notebook: nbformat.NotebookNode
     seconds: float
     leftover: list[str] = field(default_factory=list)  # "PID 123 python3" per survivor
+    integrity: list[str] = field(default_factory=list)  # what the integrity checks caught (guarded runs)
 
     def errors(self) -> list[str]:
         """One line for every cell that raised, except cells tagged ``raises-exception``."""
@@ -67,28 +68,34 @@ def execute(
     timeout: int = 120,
     allow_errors: bool = False,
     grace_seconds: float = 2.0,
+    guarded: bool = False,
 ) -> NotebookRun:
     """Run every cell of ``path`` in a fresh kernel whose cwd is its folder.
 
     Raises ``nbclient.exceptions.CellExecutionError`` on the first error
     unless ``allow_errors``.  Processes the notebook left running are
     reported in ``leftover`` (after ``grace_seconds`` to exit) and killed.
+    ``guarded``: run it as autograding does, with the integrity checks
+    (:mod:`coursetools.integrity`); their findings go to ``integrity``.
     """
     path = Path(path).resolve()
     nb = nbformat.read(path, as_version=4)
     token = uuid.uuid4().hex
     env = kernel_env(method)
     env[RUN_MARKER] = token
-    client = NotebookClient(
-        nb,
-        timeout=timeout,
-        kernel_name="python3",
-        allow_errors=allow_errors,
-        resources={"metadata": {"path": str(path.parent)}},
-    )
+    resources = {"metadata": {"path": str(path.parent)}}
+    reasons: list[str] = []
     start = time.perf_counter()
     try:
-        client.execute(env=env)
+        if guarded:
+            from .integrity import GuardedExecute
+
+            guard = GuardedExecute(timeout=timeout, kernel_name="python3", kernel_env=env)
+            nb, _ = guard.preprocess(nb, resources)
+            reasons = guard.reasons
+        else:
+            NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
+                           resources=resources).execute(env=env)
     finally:
         seconds = time.perf_counter() - start
         deadline = time.monotonic() + grace_seconds
@@ -103,7 +110,7 @@ def execute(
                 proc.kill()
             except psutil.Error:
                 pass
-    return NotebookRun(nb, seconds, described)
+    return NotebookRun(nb, seconds, described, reasons)
 
 
 def main(argv: list[str] | None = None) -> int:

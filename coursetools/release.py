@@ -17,7 +17,7 @@ from nbgrader.apps import NbGraderAPI
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
-from . import COURSE_ROOT
+from . import COURSE_ROOT, put_environment_scripts_on_path
 
 
 class NbgraderError(RuntimeError):
@@ -36,6 +36,7 @@ def course_config(root: Path = COURSE_ROOT) -> Config:
 
 def api(root: Path = COURSE_ROOT) -> NbGraderAPI:
     """An nbgrader API object for the course at ``root``."""
+    put_environment_scripts_on_path()
     return NbGraderAPI(config=course_config(root))
 
 

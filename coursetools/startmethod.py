@@ -10,7 +10,9 @@ since all of them start the kernel as a child process that inherits it.
 """
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -30,17 +32,38 @@ def kernel_env(method: str | None, ipython_dir: Path | None = None) -> dict[str,
     """Return a copy of ``os.environ`` that makes new kernels use ``method``.
 
     ``method`` None leaves the platform default.  ``ipython_dir`` is where the
-    profile with the startup file is written (a new temp folder by default).
+    profile with the startup file is written (by default one temp folder per
+    process, shared by every kernel it starts and removed when it exits).
     """
     env = dict(os.environ)
     if method is None:
         env.pop(ENV_VAR, None)
         return env
     if ipython_dir is None:
-        ipython_dir = Path(tempfile.mkdtemp(prefix="ipython-"))
-    startup = ipython_dir / "profile_default" / "startup"
-    startup.mkdir(parents=True, exist_ok=True)
-    (startup / "00-start-method.py").write_text(STARTUP_CODE)
+        ipython_dir = _shared_ipython_dir()
+    write_startup(ipython_dir)
     env[ENV_VAR] = method
     env["IPYTHONDIR"] = str(ipython_dir)
     return env
+
+
+def write_startup(ipython_dir: Path) -> Path:
+    """Write the startup file that applies ``COURSE_START_METHOD`` into the default profile of
+    ``ipython_dir``; return it."""
+    startup = Path(ipython_dir) / "profile_default" / "startup"
+    startup.mkdir(parents=True, exist_ok=True)
+    path = startup / "00-start-method.py"
+    path.write_text(STARTUP_CODE)
+    return path
+
+
+_SHARED: list[Path] = []
+
+
+def _shared_ipython_dir() -> Path:
+    """This process's throw-away IPython profile folder (the startup file reads the method from the
+    environment, so one folder serves every method)."""
+    if not _SHARED:
+        _SHARED.append(Path(tempfile.mkdtemp(prefix="ipython-")))
+        atexit.register(shutil.rmtree, _SHARED[0], True)
+    return _SHARED[0]

@@ -1,6 +1,10 @@
 """Shared test helpers: where the notebooks are, and a throw-away course copy."""
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -17,6 +21,52 @@ sys.path.insert(0, str(COURSE_ROOT / "course"))
 LESSONS = sorted((COURSE_ROOT / "course").glob("[0-9][0-9]_*.ipynb"))
 ASSIGNMENTS = assignments(COURSE_ROOT)
 SOURCE_NOTEBOOKS = sorted((COURSE_ROOT / "source").glob("*/*.ipynb"))
+
+
+one_grader = pytest.mark.xdist_group("grading")
+"""Tests that run `make grade` (a hint for ``--dist loadgroup``; correctness never depends on it, since
+pytest 9 ignores xdist's group suffix: :func:`exclusive_grading` is what keeps them apart)."""
+
+_HELD: list[int] = []
+
+
+def shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder every xdist worker of this run sees (the run's own base folder without xdist)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@contextlib.contextmanager
+def exclusive_grading(folder: Path):
+    """Hold the run-wide grading lock: one `make grade` at a time across xdist workers, so a test may
+    count every sandbox process alive as its own, and the grading runs do not starve each other."""
+    if _HELD:
+        yield
+        return
+    fd = os.open(folder / "grading.lock", os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        _HELD.append(fd)
+        yield
+    finally:
+        _HELD.clear()
+        os.close(fd)
+
+
+@pytest.fixture(scope="session")
+def grading_lock(tmp_path_factory):
+    """``with grading_lock():`` around a `make grade` run and what the test then inspects."""
+    folder = shared_dir(tmp_path_factory)
+    return lambda: exclusive_grading(folder)
+
+
+def run_make_grade(root: Path, *args: str, timeout: float = 600, env: dict[str, str] | None = None,
+                   ) -> subprocess.CompletedProcess:
+    """``python -m coursetools.grade --course-root root *args`` (what `make grade` runs).  Callers hold
+    the grading lock (fixture ``grading_lock``)."""
+    assert _HELD, "run `make grade` inside `with grading_lock():`"
+    return subprocess.run([sys.executable, "-m", "coursetools.grade", "--course-root", str(root), *args],
+                          capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def short_id(path: Path) -> str:

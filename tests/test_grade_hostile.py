@@ -18,7 +18,6 @@ import shutil
 import socket
 import sqlite3
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -30,13 +29,16 @@ import pytest
 
 from coursetools import sandbox as sb
 from coursetools.autograde import scores
+from conftest import one_grader, run_make_grade
 from grading_fixtures.course import (ASSIGNMENT, FULL_MARKS, SLEEP_MARKS, Hostile, add_submission, blank,
                                      hostile_class, make_course, remove_submission)
+
+pytestmark = [pytest.mark.slow, one_grader]
 
 HONEST = ("honest1", "honest2")
 RUN_BOUND = 240
 """Seconds a whole hostile class may take on two loaded cores (it takes about a minute)."""
-OPTIONS = ["--timeout", "30", "--memory", "1G", "--max-processes", "64", "--max-file-size", "32M"]
+OPTIONS = ["--timeout", "30", "--memory", "2G", "--max-processes", "64", "--max-file-size", "32M"]
 FALLBACK_CLASS = ("loop", "sigint", "queue_get", "pool_open", "os_exit", "kill_parent", "new_session",
                   "double_fork", "memory_hog", "huge_file", "symlinks", "hang_many", "unreadable")
 
@@ -57,14 +59,15 @@ class Run:
 
 
 def grade(root: Path, *args: str, timeout: float = RUN_BOUND + 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "coursetools.grade", "--course-root", str(root), *args],
-                          capture_output=True, text=True, timeout=timeout)
+    return run_make_grade(root, *args, timeout=timeout)
 
 
 def leftovers(*places: Path) -> list[str]:
     """Processes a submission may have left: anything working in or naming this run's folders, and
     (unless tests run in parallel) any process of a sandbox user or carrying a grading marker."""
-    alone = "PYTEST_XDIST_WORKER" not in os.environ
+    # Every `make grade` run of the test suite holds the grading lock (conftest.exclusive_grading), and
+    # this check runs inside it: any sandbox user or grading marker alive now is this run's.
+    alone = True
     places_ = [str(p) for p in places]
     found = []
     for proc in psutil.process_iter(["pid", "cmdline", "uids", "status", "cwd"]):
@@ -147,7 +150,7 @@ def listener():
 
 
 @pytest.fixture(scope="module")
-def sandbox_run(listener):
+def sandbox_run(listener, grading_lock):
     mode = sb.detect()
     if not mode.namespaces:
         pytest.skip(f"no sandbox on this machine ({mode.why_not}); the fallback run is tested instead")
@@ -155,18 +158,21 @@ def sandbox_run(listener):
     base = Path(tempfile.mkdtemp(prefix="hostile-", dir="/var/tmp"))
     try:
         hostile = hostile_class(base / "course", listener.port)
-        yield build_and_grade(base, hostile, [], sandboxed=True)
+        with grading_lock():
+            graded = build_and_grade(base, hostile, [], sandboxed=True)
+        yield graded
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
-def fallback_run(tmp_path_factory, listener):
+def fallback_run(tmp_path_factory, listener, grading_lock):
     base = tmp_path_factory.mktemp("fallback")
     hostile = hostile_class(base / "course", listener.port)
     class_ = {name: hostile[name] for name in FALLBACK_CLASS}
     assert not any(h.sandbox_only for h in class_.values())
-    return build_and_grade(base, class_, ["--no-sandbox"], sandboxed=False)
+    with grading_lock():
+        return build_and_grade(base, class_, ["--no-sandbox"], sandboxed=False)
 
 
 @pytest.fixture(params=["sandbox", "fallback"])
@@ -274,14 +280,16 @@ def test_detection_falls_back_where_the_sandbox_is_unavailable(monkeypatch, patc
     assert "falling back to resource limits" in mode.describe()
 
 
-def test_a_failed_regrade_keeps_the_recorded_grade(fallback_run, listener):
+def test_a_failed_regrade_keeps_the_recorded_grade(fallback_run, listener, grading_lock):
     """honest1 resubmits something that cannot be graded: the grade already recorded stays."""
     root = fallback_run.root
     remove_submission(root, "honest1")
     add_submission(root, "honest1", hostile_class(root, listener.port)["sigint"])
-    done = grade(root, "--student", "honest1", "--no-sandbox", *OPTIONS)
+    with grading_lock():
+        done = grade(root, "--student", "honest1", "--no-sandbox", *OPTIONS)
+        left = leftovers(root)
     assert done.returncode == 1
     row = read_rows(root)["honest1"]
     assert row["status"] == "NEEDS ATTENTION" and "previous grade 4 kept" in row["reason"], row
     assert sum(c.score for c in scores(root, ASSIGNMENT, "honest1")) == FULL_MARKS
-    assert leftovers(root) == []
+    assert left == []

@@ -3,18 +3,26 @@ from __future__ import annotations
 
 import csv
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from coursetools.autograde import scores
+from conftest import one_grader, run_make_grade
 from grading_fixtures.course import ASSIGNMENT, FULL_MARKS, add_submission, hostile_class, make_course
 
 
+pytestmark = [pytest.mark.slow, one_grader]
+
+
+@pytest.fixture(autouse=True)
+def one_grading_at_a_time(grading_lock):
+    with grading_lock():
+        yield
+
+
 def grade(root: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "coursetools.grade", "--course-root", str(root),
-                           "--timeout", "60", *args], capture_output=True, text=True, timeout=300)
+    return run_make_grade(root, "--timeout", "60", *args, timeout=300)
 
 
 def error_line(done: subprocess.CompletedProcess) -> str:

@@ -1,107 +1,180 @@
-"""The grading pipeline, for every problem set in source/ (new sets need no new test).
+"""The grading pipeline on the real problem sets, through `make grade` (coursetools.grade).
 
-In a temporary copy of the course, nbgrader generates the student version and
-autogrades a class made of: the instructor's solution (full marks), the blank
-student version (zero), and the plausible wrong submissions listed in
-tests/wrong_submissions/<assignment>.py (each loses exactly the points it
-declares).  nbgrader's Validator must pass the solution and fail the blank.
+For every problem set in source/ (new sets need no new test), in a temporary
+copy of the course, nbgrader generates the student version and `make grade`
+grades a class made of the instructor's solution (full marks), the blank
+student version (zero), the plausible wrong submissions of
+tests/wrong_submissions/<set>.py (each loses exactly the points it declares)
+and the red team's gaming submissions of tests/gaming_submissions/<set>.py
+(each earns at most what it declares).  The class is graded once, under the platform's
+default start method, by one `make grade` run that uses every core, and each
+submission is a test item of its own; test_notebooks.py runs the solutions
+under the other start methods with the same integrity checks.
+
+Plain `nbgrader autograde` (what Formgrader runs) is checked to apply the same
+integrity checks; nbgrader's Validator (the Validate button) must pass the
+solution and fail the blank version.
 """
 from __future__ import annotations
 
-import copy
-import importlib.util
-import multiprocessing
+import csv
+import pickle
+from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
 import pytest
+from nbgrader.api import MissingEntry
 from nbgrader.validator import Validator
 
-from coursetools import START_METHODS
-from coursetools.autograde import grade_class, notebooks_of
+from coursetools.autograde import CellScore, copy_course, grade_class, scores, submit
 from coursetools.release import course_config, generate
 
-from conftest import ASSIGNMENTS
+from conftest import ASSIGNMENTS, one_grader, run_make_grade, shared_dir
+from submissions import build, gaming_class, gaming_submissions, notebooks_in, wrong_submissions
 
-WRONG_DIR = Path(__file__).parent / "wrong_submissions"
-AVAILABLE = [m for m in START_METHODS if m in multiprocessing.get_all_start_methods()]
-
-
-def wrong_submissions(assignment: str) -> dict[str, dict]:
-    """The SUBMISSIONS dict of tests/wrong_submissions/<assignment>.py (empty if none)."""
-    path = WRONG_DIR / f"{assignment}.py"
-    if not path.exists():
-        return {}
-    spec = importlib.util.spec_from_file_location(f"wrong_{assignment}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.SUBMISSIONS
+GRADE_TIMEOUT = 2400
 
 
-def with_cells_replaced(notebooks: dict[str, nbformat.NotebookNode], replacements: dict[str, str]):
-    """The solution notebooks with some solution cells' sources replaced by a student's."""
-    changed = copy.deepcopy(notebooks)
-    pending = dict(replacements)
-    for nb in changed.values():
-        for cell in nb.cells:
-            info = cell.metadata.get("nbgrader", {})
-            if info.get("grade_id") in pending:
-                assert info.get("solution"), f"{info['grade_id']} is not a solution cell"
-                cell.source = pending.pop(info["grade_id"])
-    assert not pending, f"no solution cells with grade ids {sorted(pending)}"
-    return changed
+WRONG = [(a, name) for a in ASSIGNMENTS for name in wrong_submissions(a)]
+GAMING = [(a, name) for a in ASSIGNMENTS for name in gaming_submissions(a)]
 
 
-def autograded_points(cells) -> dict[str, float]:
-    return {c.grade_id: c.score for c in cells if not c.manual}
+@dataclass
+class GradedClass:
+    """One `make grade` run over a class and what it recorded."""
+
+    root: Path
+    output: str
+    scores: dict[tuple[str, str], list[CellScore]]
+    rows: dict[tuple[str, str], dict[str, str]]
+
+    def autograded(self, assignment: str, student: str) -> dict[str, tuple[float, float]]:
+        """{grade id: (score, max)} of one submission's autograded cells."""
+        key = (assignment, student)
+        assert key in self.scores, f"{assignment}/{student} was not graded:\n{self.output[-3000:]}"
+        return {c.grade_id: (c.score, c.max_score) for c in self.scores[key] if not c.manual}
+
+    def row(self, assignment: str, student: str) -> dict[str, str]:
+        return self.rows.get((assignment, student), {})
 
 
-def autograded_max(cells) -> dict[str, float]:
-    return {c.grade_id: c.max_score for c in cells if not c.manual}
+def make_class(root: Path) -> GradedClass:
+    """Generate every set in ``root``, submit the class, grade it with `make grade`."""
+    students: dict[tuple[str, str], dict] = {}
+    for assignment in ASSIGNMENTS:
+        generate(assignment, root)
+        solution = notebooks_in(root / "source" / assignment)
+        students[(assignment, "solution")] = solution
+        students[(assignment, "blank")] = notebooks_in(root / "release" / assignment)
+        for name, spec in wrong_submissions(assignment).items():
+            students[(assignment, f"wrong-{name}")] = build(solution, spec["cells"])
+        for student, notebooks in gaming_class(root, assignment, gaming_submissions(assignment)).items():
+            students[(assignment, student)] = notebooks
+    for (assignment, student), notebooks in students.items():
+        submit(root, assignment, student, notebooks)
+    done = run_make_grade(root, timeout=GRADE_TIMEOUT)
+    output = done.stdout + done.stderr
+    assert done.returncode in (0, 1), f"make grade failed ({done.returncode}):\n{output[-3000:]}"
+    with open(root / "grades.csv", newline="") as f:
+        rows = {(r["assignment"], r["student"]): r for r in csv.DictReader(f)}
+    graded = {}
+    for key in students:
+        try:
+            graded[key] = scores(root, *key)
+        except MissingEntry:  # not graded at all: the test of that submission says so
+            pass
+    return GradedClass(root, output, graded, rows)
 
 
-def release_notebooks(root: Path, assignment: str) -> dict[str, nbformat.NotebookNode]:
-    folder = root / "release" / assignment
-    return {p.stem: nbformat.read(p, as_version=4) for p in sorted(folder.glob("*.ipynb"))}
+@pytest.fixture(scope="session")
+def graded_class(tmp_path_factory, grading_lock) -> GradedClass:
+    """The whole class, graded once per test run: the first xdist worker to need it grades it (holding
+    the grading lock, while `make grade` uses every core), the other reads what it recorded."""
+    recorded = shared_dir(tmp_path_factory) / "graded-class.pickle"
+    with grading_lock():
+        if recorded.exists():
+            return pickle.loads(recorded.read_bytes())
+        graded = make_class(copy_course(tmp_path_factory.mktemp("class") / "course"))
+        recorded.write_bytes(pickle.dumps(graded))
+        return graded
 
 
-@pytest.mark.parametrize("method", AVAILABLE)
+@one_grader
+@pytest.mark.slow
+@pytest.mark.timeout(GRADE_TIMEOUT + 300)  # the first to ask for the class waits for its grading
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_solution_full_marks_blank_zero(assignment, method, course_copy):
-    """The solution earns every autograded point and the blank version none, under each start method."""
-    generate(assignment, course_copy)
-    class_ = {"solution": notebooks_of(assignment, course_copy),
-              "blank": release_notebooks(course_copy, assignment)}
-    scores = grade_class(course_copy, assignment, class_, method)
-    full = autograded_max(scores["solution"])
-    assert full, f"{assignment} has no autograded test cells"
-    lost = {k: (v, full[k]) for k, v in autograded_points(scores["solution"]).items() if v != full[k]}
-    assert not lost, f"{assignment} solution under {method} lost points (score, max): {lost}"
-    earned = {k: v for k, v in autograded_points(scores["blank"]).items() if v}
-    assert not earned, f"{assignment} blank release under {method} earned points: {earned}"
+def test_solution_earns_full_marks(assignment, graded_class):
+    cells = graded_class.autograded(assignment, "solution")
+    assert cells, f"{assignment} has no autograded test cells"
+    lost = {k: v for k, v in cells.items() if v[0] != v[1]}
+    assert not lost, f"{assignment} solution lost points (score, max): {lost}"
+    row = graded_class.row(assignment, "solution")
+    assert row.get("status", "").startswith("graded"), f"{assignment} solution: {row}"
 
 
+@one_grader
+@pytest.mark.slow
+@pytest.mark.timeout(GRADE_TIMEOUT + 300)  # the first to ask for the class waits for its grading
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_wrong_submissions_lose_exactly_their_points(assignment, course_copy):
-    """Each plausible wrong submission loses the points it declares, no more, no less."""
-    wrong = wrong_submissions(assignment)
-    if not wrong:
-        pytest.skip(f"no tests/wrong_submissions/{assignment}.py")
-    solution = notebooks_of(assignment, course_copy)
-    class_ = {f"wrong-{name}": with_cells_replaced(solution, spec["cells"]) for name, spec in wrong.items()}
-    scores = grade_class(course_copy, assignment, class_)
-    problems = []
-    for name, spec in wrong.items():
-        got = autograded_points(scores[f"wrong-{name}"])
-        full = autograded_max(scores[f"wrong-{name}"])
-        assert set(spec["loses"]) <= set(full), f"{name}: unknown test cells {set(spec['loses']) - set(full)}"
-        expected = {k: full[k] - spec["loses"].get(k, 0) for k in full}
-        diff = {k: (got[k], expected[k]) for k in full if got[k] != expected[k]}
-        if diff:
-            problems.append(f"{name}: (got, expected) {diff}")
-    assert not problems, f"{assignment}: " + " | ".join(problems)
+def test_blank_earns_nothing(assignment, graded_class):
+    earned = {k: v for k, v in graded_class.autograded(assignment, "blank").items() if v[0]}
+    assert not earned, f"{assignment} blank release earned points: {earned}"
 
 
+@one_grader
+@pytest.mark.slow
+@pytest.mark.timeout(GRADE_TIMEOUT + 300)  # the first to ask for the class waits for its grading
+@pytest.mark.parametrize(("assignment", "name"), WRONG, ids=[f"{a}-{n}" for a, n in WRONG])
+def test_wrong_submission_loses_exactly_its_points(assignment, name, graded_class):
+    """A plausible wrong submission loses the points it declares, no more, no less, and is no false alarm."""
+    graded = graded_class
+    loses = wrong_submissions(assignment)[name]["loses"]
+    cells = graded.autograded(assignment, f"wrong-{name}")
+    assert set(loses) <= set(cells), f"{name}: unknown test cells {set(loses) - set(cells)}"
+    diff = {k: (score, full - loses.get(k, 0)) for k, (score, full) in cells.items() if score != full - loses.get(k, 0)}
+    assert not diff, f"{assignment} {name}: (got, expected) {diff}"
+    row = graded.row(assignment, f"wrong-{name}")
+    assert row.get("status", "").startswith("graded"), f"{assignment} {name} needs attention: {row.get('reason')}"
+
+
+@one_grader
+@pytest.mark.slow
+@pytest.mark.timeout(GRADE_TIMEOUT + 300)  # the first to ask for the class waits for its grading
+@pytest.mark.parametrize(("assignment", "name"), GAMING, ids=[f"{a}-{n}" for a, n in GAMING])
+def test_gaming_submission_earns_no_more_than_its_work(assignment, name, graded_class):
+    """A red-team submission (cheating or careless) never scores more than the work it did."""
+    spec = gaming_submissions(assignment)[name]
+    cells = graded_class.autograded(assignment, f"game-{name}")
+    earned = sum(score for score, _ in cells.values())
+    assert earned <= spec["at_most"], (
+        f"{assignment} {name} ({spec['attack']}) earned {earned:g} > {spec['at_most']:g}: "
+        f"{ {k: s for k, (s, _) in cells.items() if s} }")
+
+
+CLASS_ONE = {"ps1_processes": ["blank_with_result_callback", "blank_ast_try_wrapper_hex_exec",
+                               "cell_scoped_tracer_part_a"]}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scan", [True, False], ids=["scan", "runtime-only"])
+def test_plain_nbgrader_applies_the_integrity_checks(tmp_path, scan):
+    """`nbgrader autograde` (and so Formgrader) runs the same checks: kernel tampering earns nothing there
+    either, with the static scan and with the runtime checks alone; the solution keeps full marks."""
+    assignment, names = next(iter(CLASS_ONE.items()))
+    root = copy_course(tmp_path / "course")
+    generate(assignment, root)
+    table = {n: gaming_submissions(assignment)[n] for n in names}
+    class_ = {"solution": notebooks_in(root / "source" / assignment), **gaming_class(root, assignment, table)}
+    options = [] if scan else ["--GuardedExecute.static_scan=False"]
+    graded = grade_class(root, assignment, class_, options=options)
+    solution = [c for c in graded["solution"] if not c.manual]
+    assert all(c.score == c.max_score for c in solution), [(c.grade_id, c.score) for c in solution]
+    for name in names:
+        earned = sum(c.score for c in graded[f"game-{name}"] if not c.manual)
+        assert earned <= table[name]["at_most"], f"{name} earned {earned:g} under plain nbgrader"
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_validator_passes_solution_and_fails_release(assignment, course_copy):
     """nbgrader's Validator (the Validate button) accepts the solution and rejects the blank version.

@@ -169,6 +169,7 @@ def test_scan_reads_only_student_cells():
 
 # --- the runtime checks (scan off) ---------------------------------------------------------------
 
+@pytest.mark.slow
 def test_honest_notebook_passes_the_runtime_checks(tmp_path):
     student = SOLUTION + textwrap.dedent('''
         import multiprocessing, signal, warnings, time
@@ -200,6 +201,7 @@ def test_honest_notebook_passes_the_runtime_checks(tmp_path):
     assert all(o.output_type != "error" for outs in outputs.values() for o in outs), outputs
 
 
+@pytest.mark.slow
 def test_a_failing_test_is_still_reported(tmp_path):
     pp, out = graded(tmp_path, notebook(SOLUTION, extra_tests=(FAILING_TEST,)))
     assert not pp._reasons, pp._reasons
@@ -266,6 +268,7 @@ RUNTIME_ATTACKS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(RUNTIME_ATTACKS))
 def test_runtime_checks_catch_a_tampering_kernel(tmp_path, name):
     """With the static scan off, the runtime checks alone stop the attack: IntegrityError in every test cell."""
@@ -276,6 +279,7 @@ def test_runtime_checks_catch_a_tampering_kernel(tmp_path, name):
         assert [o.get("ename") for o in outputs] == [ERROR_NAME], f"{name}: {grade_id} scored: {outputs}"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.version_info < (3, 12), reason="sys.monitoring is new in 3.12")
 def test_runtime_checks_catch_sys_monitoring(tmp_path):
     attack = "sys.monitoring.use_tool_id(3, 'x')"

@@ -23,6 +23,7 @@ NBVAL = ["-m", "pytest", "-p", "no:xdist", "-p", "no:cacheprovider", "-q",
          "--nbval", "--nbval-current-env", "--nbval-sanitize-with", str(SANITIZE)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lesson", LESSONS, ids=short_id)
 def test_lesson_outputs_match(lesson):
     """nbval re-runs the lesson and finds every output as committed."""

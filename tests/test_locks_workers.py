@@ -30,6 +30,7 @@ def test_unlocked_counter_loses_updates_in_every_run():
         f"expected every run to lose updates (< {EXPECTED}), got {finals}")
 
 
+@pytest.mark.slow  # 20 runs of 2 x 1,000,000 increments
 def test_locked_counter_never_loses_an_update():
     finals = [lw.count_in_threads(locked=True) for _ in range(LOCKED_RUNS)]
     assert finals == [EXPECTED] * LOCKED_RUNS, f"a locked run lost updates: {finals}"

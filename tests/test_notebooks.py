@@ -1,27 +1,51 @@
 """Every lesson and every problem-set source runs under every start method.
 
-nbval (strict, run by pytest on course/*.ipynb) compares the lessons' outputs
-under the platform's default start method; these tests execute each notebook
-again under fork, spawn and forkserver, as students on Linux, macOS, Windows
-and Python 3.14 get them, and check that nothing is left running afterwards.
+Each notebook runs once per start method in a `make test` run: under the
+platform's default, lessons run in nbval (test_lesson_outputs.py, which also
+compares their outputs) and problem-set solutions in `make grade`
+(test_grading_pipeline.py, which also scores them); under the other start
+methods (as students on Linux, macOS, Windows and Python 3.14 get them) they
+run here.  A run must raise no error and leave no process behind; a problem
+set's solution runs with the grading integrity checks, which must find
+nothing, and its test cells must not write to stderr (nbgrader scores that 0):
+so it earns full marks under every start method.
 """
 from __future__ import annotations
 
 import multiprocessing
+import re
 import shutil
 
 import pytest
 
 from coursetools import START_METHODS
 from coursetools.notebooks import execute
+from coursetools.release import course_config
 
 from conftest import LESSONS, SOURCE_NOTEBOOKS, short_id
 
 NOTEBOOKS = LESSONS + SOURCE_NOTEBOOKS
-AVAILABLE = [m for m in START_METHODS if m in multiprocessing.get_all_start_methods()]
+DEFAULT = multiprocessing.get_start_method()
+OTHER_METHODS = [m for m in START_METHODS if m in multiprocessing.get_all_start_methods() and m != DEFAULT]
+BENIGN_STDERR = re.compile(course_config().IgnorePattern.pattern)
 
 
-@pytest.mark.parametrize("method", AVAILABLE)
+def stderr_of_test_cells(notebook) -> list[str]:
+    """``grade id: text`` for each autograded test cell that wrote to stderr (beyond the benign patterns)."""
+    found = []
+    for cell in notebook.cells:
+        info = cell.get("metadata", {}).get("nbgrader", {})
+        if not info.get("grade") or info.get("solution"):
+            continue
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stderr" \
+                    and not BENIGN_STDERR.search(out.get("text", "")):
+                found.append(f"{info['grade_id']}: {out['text'].strip()[:200]}")
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", OTHER_METHODS)
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=short_id)
 def test_notebook_runs_cleanly(path, method, tmp_path):
     """The notebook runs top to bottom without an error and leaves no process behind.
@@ -29,12 +53,13 @@ def test_notebook_runs_cleanly(path, method, tmp_path):
     A problem-set source runs in a copy of its folder: its solution cells write
     the student's modules (%%writefile) beside the notebook.
     """
-    if path in SOURCE_NOTEBOOKS:
+    source = path in SOURCE_NOTEBOOKS
+    if source:
         folder = shutil.copytree(path.parent, tmp_path / path.parent.name,
                                  ignore=shutil.ignore_patterns("__pycache__", "ps*_student_*.py"))
         path = folder / path.name
-    run = execute(path, method, allow_errors=True)
-    errors = run.errors()
+    run = execute(path, method, allow_errors=True, guarded=source)
+    errors = run.errors() + (stderr_of_test_cells(run.notebook) + run.integrity if source else [])
     assert not errors, f"{path.name} under {method}: " + "; ".join(errors)
     assert not run.leftover, (
         f"{path.name} under {method} left processes running: "
