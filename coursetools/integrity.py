@@ -39,6 +39,7 @@ import hmac
 import re
 import secrets
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,11 +130,24 @@ def is_student_cell(cell: Any) -> bool:
     return not (is_locked(cell) or is_grade(cell))
 
 
+_AST_LOCK = threading.RLock()
+"""`make grade` grades several submissions in threads of one process, and CPython 3.11's ``ast``
+module is not thread-safe ("SystemError: AST constructor recursion depth mismatch"): every parse
+of this module holds this lock."""
+
+
+def parse(source: str) -> ast.Module:
+    """``ast.parse`` under :data:`_AST_LOCK`."""
+    with _AST_LOCK:
+        return ast.parse(source)
+
+
 def to_python(source: str) -> str:
     """A cell's source as IPython runs it (magics become ``get_ipython().run_*_magic`` calls)."""
     from IPython.core.inputtransformer2 import TransformerManager
 
-    return TransformerManager().transform_cell(source)
+    with _AST_LOCK:
+        return TransformerManager().transform_cell(source)
 
 
 def top_level_bindings(tree: ast.AST) -> Iterator[tuple[str, ast.AST, str | None]]:
@@ -217,6 +231,11 @@ class Instructor:
 
     @classmethod
     def of(cls, nb: Any) -> "Instructor":
+        with _AST_LOCK:
+            return cls._of(nb)
+
+    @classmethod
+    def _of(cls, nb: Any) -> "Instructor":
         protected: dict[str, str | None] = {}
         used: set[str] = set()
         bindings: list[list[str]] = []
@@ -225,7 +244,7 @@ class Instructor:
             names: list[str] = []
             if cell.cell_type == "code" and not is_student_cell(cell):
                 try:
-                    tree = ast.parse(to_python(cell.source))
+                    tree = parse(to_python(cell.source))
                 except SyntaxError:
                     tree = ast.Module(body=[], type_ignores=[])
                 used |= names_read(tree) & builtin_names
@@ -411,7 +430,7 @@ def scan_source(source: str, cell: int, instructor: Instructor, shipped: set[str
     new_modules = set() if new_modules is None else new_modules
     try:
         python = to_python(source)
-        tree = ast.parse(python)
+        tree = parse(python)
     except (SyntaxError, ValueError):
         return []  # it fails the same way at grading; nothing in it can run
     findings: list[Finding] = []
@@ -505,6 +524,11 @@ def written_modules(nb: Any) -> set[str]:
 
 def scan(nb: Any, shipped: Iterable[str] = ()) -> list[Finding]:
     """Every finding in the cells the student controls."""
+    with _AST_LOCK:
+        return _scan(nb, shipped)
+
+
+def _scan(nb: Any, shipped: Iterable[str]) -> list[Finding]:
     instructor = Instructor.of(nb)
     shipped = set(shipped)
     findings: list[Finding] = []
