@@ -46,10 +46,14 @@ class CellScore:
     manual: bool
 
 
+def notebooks_in(folder: Path) -> dict[str, nbformat.NotebookNode]:
+    """The notebooks of a folder by name (without .ipynb)."""
+    return {p.stem: nbformat.read(p, as_version=4) for p in sorted(Path(folder).glob("*.ipynb"))}
+
+
 def notebooks_of(assignment: str, root: Path) -> dict[str, nbformat.NotebookNode]:
     """The notebooks of ``source/<assignment>`` by name (without .ipynb)."""
-    folder = Path(root) / "source" / assignment
-    return {p.stem: nbformat.read(p, as_version=4) for p in sorted(folder.glob("*.ipynb"))}
+    return notebooks_in(Path(root) / "source" / assignment)
 
 
 def submit(root: Path, assignment: str, student: str, notebooks: dict[str, nbformat.NotebookNode]) -> Path:
@@ -103,4 +107,4 @@ def grade_class(
     return {student: scores(root, assignment, student) for student in submissions}
 
 
-__all__ = ["CellScore", "copy_course", "notebooks_of", "submit", "autograde", "scores", "grade_class", "assignments"]
+__all__ = ["CellScore", "copy_course", "notebooks_in", "notebooks_of", "submit", "autograde", "scores", "grade_class", "assignments"]

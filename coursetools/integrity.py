@@ -416,12 +416,13 @@ class _Scanner(ast.NodeVisitor):
     visit_Nonlocal = visit_Global
 
 
-def _magic_calls(tree: ast.AST) -> Iterator[tuple[ast.Call, str, str, list[ast.expr]]]:
+def _magic_calls(tree: ast.AST) -> Iterator[tuple[ast.Call, str, list[ast.expr]]]:
+    """``get_ipython().<kind>(args)`` calls: what IPython turns magics and shell escapes into."""
     for node in ast.walk(tree):
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                 and isinstance(node.func.value, ast.Call) and isinstance(node.func.value.func, ast.Name)
                 and node.func.value.func.id == "get_ipython"):
-            yield node, node.func.attr, "", node.args
+            yield node, node.func.attr, node.args
 
 
 def scan_source(source: str, cell: int, instructor: Instructor, shipped: set[str], offset: int = 0,
@@ -435,7 +436,7 @@ def scan_source(source: str, cell: int, instructor: Instructor, shipped: set[str
         return []  # it fails the same way at grading; nothing in it can run
     findings: list[Finding] = []
     allowed_calls: set[int] = set()
-    for call, kind, _, args in _magic_calls(tree):
+    for call, kind, args in _magic_calls(tree):
         literal = [a.value if isinstance(a, ast.Constant) else None for a in args]
         name = literal[0] if literal else None
         if kind == "run_line_magic" and name in ALLOWED_LINE_MAGICS and all(v is not None for v in literal):

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import nbformat
 
+from coursetools.autograde import notebooks_in
+
 HERE = Path(__file__).resolve().parent
 WRONG_DIR = HERE / "wrong_submissions"
 GAMING_DIR = HERE / "gaming_submissions"
@@ -43,11 +45,6 @@ def wrong_submissions(assignment: str) -> dict[str, dict]:
 def gaming_submissions(assignment: str) -> dict[str, dict]:
     """``GAMING`` of tests/gaming_submissions/<assignment>.py."""
     return load_table(GAMING_DIR, assignment, "GAMING")
-
-
-def notebooks_in(folder: Path) -> dict[str, nbformat.NotebookNode]:
-    """The notebooks of a folder by name (without .ipynb)."""
-    return {p.stem: nbformat.read(p, as_version=4) for p in sorted(Path(folder).glob("*.ipynb"))}
 
 
 def build(base: dict[str, nbformat.NotebookNode], cells: dict[str, str] | None = None,
