@@ -85,31 +85,62 @@ def _watched(name: str) -> bool:
 _HELPERS: set = set()
 
 
+# What each watched module held at the last check: (the module's id, its names, the ids of its values,
+# [(a class it defines, that class's member ids)], the entries taken from it).  A module whose names,
+# values and classes are all the same objects as then has the same entries: they are reused, so a
+# check costs a comparison of id tuples for the modules no cell touched.
+_SEEN: dict = {}
+# Every object an entry was taken from, kept alive: an object that is freed can have its address (and
+# so its id) reused by a replacement, which would then look like the original.
+_KEPT: dict = {}
+_tuple = tuple
+_map = map
+
+
+def _member_ids(cls) -> tuple:
+    return _tuple(_map(_id, _vars(cls).values()))
+
+
 def _module_state(name: str, module, state: dict) -> None:
     try:
-        items = _list(_vars(module).items())
+        namespace = _vars(module)
     except TypeError:
         return
-    for attr, value in items:
+    names = _tuple(namespace)
+    ids = _tuple(_map(_id, namespace.values()))
+    seen = _SEEN.get(name)
+    if seen is not None and name not in _HELPERS and seen[0] == _id(module) and seen[1] == names \
+            and seen[2] == ids and all(_member_ids(cls) == members for cls, members in seen[3]):
+        state.update(seen[4])
+        return
+    entries: dict = {}
+    classes = []
+    for attr, value in _list(namespace.items()):
         if attr in VOLATILE_ATTRIBUTES or (attr.startswith("__") and attr.endswith("__") and attr != "__import__"):
             continue
+        _KEPT[_id(value)] = value
         if _isinstance(value, _type(sys)):
-            state[f"s:{name}.{attr}"] = _id(value)  # a submodule: appears when it is first imported
+            entries[f"s:{name}.{attr}"] = _id(value)  # a submodule: appears when it is first imported
         elif _callable(value):
             owner = getattr(value, "__module__", None)
             lazy = _isinstance(owner, str) and owner != name and owner.split(".")[0] == name.split(".")[0]
             # "l:": a name the package re-exports from a submodule, possibly on first use (PEP 562)
-            state[f"{'l' if lazy else 'm'}:{name}.{attr}"] = _id(value)
+            entries[f"{'l' if lazy else 'm'}:{name}.{attr}"] = _id(value)
             if _isinstance(value, _type) and getattr(value, "__module__", None) == name:
                 try:
                     members = _list(_vars(value).items())
                 except TypeError:
                     continue
+                classes.append((value, _member_ids(value)))
                 for member, function in members:
                     if _callable(function) or _isinstance(function, (staticmethod, classmethod, property)):
-                        state[f"c:{name}.{attr}.{member}"] = _id(function)
+                        entries[f"c:{name}.{attr}.{member}"] = _id(function)
+                        _KEPT[_id(function)] = function
         elif name in _HELPERS and attr.isupper():
-            state[f"v:{name}.{attr}"] = hashlib.sha256(_repr(value).encode()).hexdigest()
+            entries[f"v:{name}.{attr}"] = hashlib.sha256(_repr(value).encode()).hexdigest()
+    _SEEN[name] = (_id(module), names, ids, classes, entries)
+    _KEPT[_id(module)] = module
+    state.update(entries)
 
 
 def _object_state(label: str, obj, state: dict) -> None:
@@ -229,6 +260,9 @@ _FOLDER: list = []
 _ALLOWED_MODULES: set = set()
 
 
+_INSIDE: dict = {}  # module id -> (its __file__, whether that file is in the notebook's folder)
+
+
 def _foreign_modules() -> list:
     """Modules imported from the notebook's folder that neither the course ships nor a %%writefile cell
     wrote (code written to a file at run time, then imported)."""
@@ -242,11 +276,15 @@ def _foreign_modules() -> list:
         path = getattr(module, "__file__", None)
         if not path or name in _ALLOWED_MODULES or name.split(".")[0] in _ALLOWED_MODULES:
             continue
-        try:
-            inside = os.path.realpath(path).startswith(folder + os.sep)
-        except (TypeError, ValueError):
-            continue
-        if inside:
+        known = _INSIDE.get(_id(module))
+        if known is None or known[0] != path:
+            try:
+                known = (path, os.path.realpath(path).startswith(folder + os.sep))
+            except (TypeError, ValueError):
+                continue
+            _INSIDE[_id(module)] = known
+            _KEPT[_id(module)] = module
+        if known[1]:
             found.append(name)
     return found
 
@@ -255,7 +293,8 @@ def _problems(bless: list, helpers: list) -> list:
     problems = []
     _HELPERS.update(helpers)
     current = fingerprint()
-    for key, value in current.items():
+    # Set operations on the items (C speed): only what differs from the baseline is looked at.
+    for key, value in current.items() - _BASE.items():
         base = _BASE.get(key, _MISSING)
         if base is _MISSING:
             module = key[2:].rsplit(".", 2 if key.startswith("c:") else 1)[0] if key[:2] in ("m:", "c:", "v:", "l:") else ""
@@ -265,11 +304,12 @@ def _problems(bless: list, helpers: list) -> list:
                 problems.append(f"added: {key}")
         elif base != value:
             problems.append(f"changed: {key}")
-    for key in _BASE:
-        if key not in current and not key.startswith(("m:", "c:", "v:", "s:", "l:")):
+    missing = _BASE.keys() - current.keys()
+    for key in missing:
+        if not key.startswith(("m:", "c:", "v:", "s:", "l:")):
             problems.append(f"removed: {key}")
-    for key in _BASE:
-        if key.startswith(("m:", "c:", "v:", "s:", "l:")) and key not in current:
+    for key in missing:
+        if key.startswith(("m:", "c:", "v:", "s:", "l:")):
             module = key[2:].split(".")
             if ".".join(module[:-1]) in sys.modules or ".".join(module[:-2]) in sys.modules:
                 problems.append(f"removed: {key}")

@@ -264,6 +264,14 @@ RUNTIME_ATTACKS = {
         import importlib
         importlib.invalidate_caches()
         import sneaky_module'''),
+    "a replacement at the original's address": textwrap.dedent('''
+        target = id(helper_module.helper)
+        helper_module.helper = None  # the original is freed: a new function may be given its address
+        for attempt in range(10000):
+            fake = lambda: 0
+            if id(fake) == target:
+                helper_module.helper = fake
+                break'''),
     "import hook": "class Finder:\n    def find_spec(self, *a):\n        return None\nsys.meta_path.insert(0, Finder())",
 }
 
