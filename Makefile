@@ -60,7 +60,7 @@ lock:
 	$(PYTHON) -m piptools compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links -o requirements.txt requirements.in
 
 gil-lab: $(STAMP)
-	$(BIN)/python -m coursetools.gil_lab
+	$(BIN)/python -m coursetools.gil.lab
 
 grade: $(STAMP)
 	$(BIN)/python -m coursetools.grade $(GRADE_ARGS)

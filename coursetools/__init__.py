@@ -1,7 +1,7 @@
 """Tools behind the processes-and-threads course.
 
 Students never need to import this package in a lesson except for the GIL lab
-(``coursetools.gil``); the rest serves the tests, the TA commands and CI.
+(the package ``coursetools.gil``); the rest serves the tests, the TA commands and CI.
 """
 from pathlib import Path
 

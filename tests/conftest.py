@@ -1,4 +1,4 @@
-"""Shared test helpers: where the notebooks are, and a throw-away course copy."""
+"""Shared test helpers: where the notebooks are, a throw-away course copy, nothing left running."""
 from __future__ import annotations
 
 import contextlib
@@ -9,6 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
+import psutil
 import pytest
 
 from coursetools import COURSE_ROOT
@@ -87,3 +88,28 @@ def no_thread_left_behind():
     yield
     left = [t.name for t in threading.enumerate() if t not in before]
     assert not left, f"threads left running: {left}"
+
+
+def descendants() -> set[int]:
+    """PIDs of this process's live descendants, multiprocessing's helpers aside.
+
+    The resource tracker (started by the first spawn) and a forkserver live
+    until this process exits, by design; they are not leftovers of a test.
+    """
+    found = set()
+    for child in psutil.Process().children(recursive=True):
+        try:
+            helper = any("resource_tracker" in part or "forkserver" in part for part in child.cmdline())
+            if child.status() != psutil.STATUS_ZOMBIE and not helper:
+                found.add(child.pid)
+        except psutil.NoSuchProcess:
+            pass
+    return found
+
+
+@pytest.fixture
+def no_new_processes():
+    """Fail if a test leaves a process of its own running."""
+    before = descendants()
+    yield
+    assert descendants() - before == set(), "a process started by the test is still running"

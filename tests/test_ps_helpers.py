@@ -1,4 +1,5 @@
-"""Unit tests of the problem sets' helper modules (source/ps2_ipc/ps2_helpers.py, source/ps3_threads/ps3_helpers.py).
+"""Unit tests of the problem sets' helper modules (source/ps2_ipc/ps2_helpers.py, source/ps3_threads/ps3_helpers.py,
+source/ps4_gil/ps4_helpers.py).
 
 The notebooks' tests rely on these helpers to make concurrency bugs show
 every time; here they are checked against known-good and known-bad code.
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import random
 import signal
 import sys
 import threading
@@ -18,8 +20,14 @@ import pytest
 SOURCE = Path(__file__).resolve().parent.parent / "source"
 sys.path.insert(0, str(SOURCE / "ps2_ipc"))
 sys.path.insert(0, str(SOURCE / "ps3_threads"))
+sys.path.insert(0, str(SOURCE / "ps4_gil"))
 import ps2_helpers  # noqa: E402
 import ps3_helpers  # noqa: E402
+import ps4_helpers  # noqa: E402
+from coursetools.gil.analysis import median_table, speedup_table, verdicts  # noqa: E402
+from coursetools.gil.measurement import worker_counts  # noqa: E402
+from coursetools.gil.workloads import WORKLOADS  # noqa: E402
+from gil_runs import RUN_KEYS  # noqa: E402
 
 
 # --------------------------------------------------------------------------- ps2_helpers
@@ -294,3 +302,26 @@ def test_fail_on_and_call_with_timeout():
         doubled(3)
     with pytest.raises(AssertionError, match="did not return"):
         ps3_helpers.call_with_timeout(threading.Event().wait, timeout=0.2)
+
+
+# --------------------------------------------------------------------------- ps4_helpers
+
+@pytest.mark.parametrize("cores", [2, 3, 8])
+def test_synthetic_runs_look_like_a_quiet_machine(cores: int) -> None:
+    rng = random.Random(cores)
+    runs = [run for workload in WORKLOADS for run in ps4_helpers.synthetic_runs(workload, cores, rng, outliers=True)]
+    assert all(isinstance(run[key], kind) for run in runs for key, kind in RUN_KEYS.items())
+    assert all(len(run["per_core_percent"]) == cores for run in runs)
+    groups = median_table(runs)
+    assert all(row["runs"] == 3 for row in groups.values())
+    assert {workers for _, mode, workers in groups if mode == "threads"} == set(worker_counts(cores))
+    assert all(v.holds for v in verdicts({"runs": runs}, cores))  # medians see through the outliers
+    speedups = speedup_table(runs)
+    assert speedups[("io", "threads", 2 * cores)] > cores  # waiting scales past the core count
+    assert groups[("io", "threads", 2 * cores)]["cpu_percent"] < 20
+
+
+def test_synthetic_runs_are_reproducible_and_checked() -> None:
+    assert ps4_helpers.synthetic_runs("c", 2, random.Random(5)) == ps4_helpers.synthetic_runs("c", 2, random.Random(5))
+    with pytest.raises(ValueError):
+        ps4_helpers.synthetic_runs("gpu", 2, random.Random(5))

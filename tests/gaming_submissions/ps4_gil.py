@@ -259,6 +259,29 @@ class _Close(float):
         "at_most": 12,
         "attack": "class 2: speedups (means, not medians) returns floats whose difference from anything is 0",
     },
+    "synthetic_runs_patched_through_an_alias": {
+        "base": "solution",
+        "cells": {"classify": '''
+_helpers = [ps4_helpers][0]                 # an alias: the name the instructor imported is never assigned to
+_made_up = _helpers.synthetic_runs
+
+
+def _labelled(workload, *args, **kwargs):
+    runs = _made_up(workload, *args, **kwargs)
+    for run in runs:
+        run["kind"] = workload
+    return runs
+
+
+_helpers.synthetic_runs = _labelled
+
+
+def classify(runs, cores):
+    return runs[0].get("kind", "cpu")
+'''},
+        "at_most": 12,
+        "attack": "class 2: the made-up measurements' module patched through an alias to label every run with its answer",
+    },
     # ------------------------------------------------------------------ class 3
     "classify_reads_loop_variable": {
         "base": "solution",

@@ -13,13 +13,15 @@ from typing import Any
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-from . import gil
+from .analysis import median_table, speedup_table
+from .measurement import MODES, RunResult
+from .workloads import WORKLOAD_TITLES, WORKLOADS
 
 MODE_COLORS = {"serial": "tab:gray", "threads": "tab:blue", "processes": "tab:orange"}
 
 
-def _as_dict(run: gil.RunResult | dict[str, Any]) -> dict[str, Any]:
-    return run.as_dict() if isinstance(run, gil.RunResult) else run
+def _as_dict(run: RunResult | dict[str, Any]) -> dict[str, Any]:
+    return run.as_dict() if isinstance(run, RunResult) else run
 
 
 def _run_label(run: dict[str, Any]) -> str:
@@ -31,7 +33,7 @@ def _run_label(run: dict[str, Any]) -> str:
     return f"{workers} process{'' if workers == 1 else 'es'}"
 
 
-def plot_timelines(runs: Sequence[gil.RunResult | dict[str, Any]], title: str | None = None) -> Figure:
+def plot_timelines(runs: Sequence[RunResult | dict[str, Any]], title: str | None = None) -> Figure:
     """Per-core CPU over time, one panel per run, side by side.
 
     Each line is one core, so a CPU-bound run shows how many cores it kept
@@ -56,20 +58,20 @@ def plot_timelines(runs: Sequence[gil.RunResult | dict[str, Any]], title: str | 
     if cores <= 8:
         axes[0][-1].legend(loc="lower right", fontsize=8)
     workload = runs[0]["workload"]
-    fig.suptitle(title or f"Per-core CPU: {gil.WORKLOAD_TITLES.get(workload, workload)}")
+    fig.suptitle(title or f"Per-core CPU: {WORKLOAD_TITLES.get(workload, workload)}")
     fig.tight_layout()
     return fig
 
 
 def speedup_series(runs: Iterable[dict[str, Any]], workload: str, mode: str) -> tuple[list[int], list[float]]:
     """Worker counts and median speedups of one workload and mode, sorted."""
-    table = gil.speedup_table(runs)
+    table = speedup_table(runs)
     points = sorted((workers, value) for (w, m, workers), value in table.items() if w == workload and m == mode)
     return [workers for workers, _ in points], [value for _, value in points]
 
 
 def plot_speedup(
-    runs: Iterable[gil.RunResult | dict[str, Any]],
+    runs: Iterable[RunResult | dict[str, Any]],
     cores: int,
     workloads: Sequence[str] | None = None,
 ) -> Figure:
@@ -81,7 +83,7 @@ def plot_speedup(
     """
     runs = [_as_dict(run) for run in runs]
     if workloads is None:
-        workloads = [w for w in gil.WORKLOADS if any(run["workload"] == w for run in runs)]
+        workloads = [w for w in WORKLOADS if any(run["workload"] == w for run in runs)]
     fig, axes = plt.subplots(1, len(workloads), figsize=(4.5 * len(workloads), 3.6), squeeze=False)
     for ax, workload in zip(axes[0], workloads):
         top = 1
@@ -95,7 +97,7 @@ def plot_speedup(
         ax.plot(counts, ideal, "--", color="black", linewidth=1, label="ideal")
         ax.axhline(1.0, color=MODE_COLORS["serial"], linewidth=1, linestyle=":", label="serial")
         ax.axvline(cores, color="tab:green", linewidth=1, alpha=0.5, label=f"{cores} core{'s' if cores > 1 else ''}")
-        ax.set_title(gil.WORKLOAD_TITLES.get(workload, workload), fontsize=10)
+        ax.set_title(WORKLOAD_TITLES.get(workload, workload), fontsize=10)
         ax.set_xlabel("workers (threads or processes)")
         ax.set_xticks(counts)
         ax.set_ylim(bottom=0)
@@ -107,7 +109,7 @@ def plot_speedup(
     return fig
 
 
-def plot_total_cpu(runs: Iterable[gil.RunResult | dict[str, Any]], cores: int, workers: int | None = None) -> Figure:
+def plot_total_cpu(runs: Iterable[RunResult | dict[str, Any]], cores: int, workers: int | None = None) -> Figure:
     """Median total CPU of the process tree per workload and mode.
 
     100 % is one core busy for the whole run; the dotted lines mark one core
@@ -116,11 +118,11 @@ def plot_total_cpu(runs: Iterable[gil.RunResult | dict[str, Any]], cores: int, w
     """
     runs = [_as_dict(run) for run in runs]
     workers = max(2, cores) if workers is None else workers
-    medians = gil.median_table(runs)
-    workloads = [w for w in gil.WORKLOADS if any(run["workload"] == w for run in runs)]
+    medians = median_table(runs)
+    workloads = [w for w in WORKLOADS if any(run["workload"] == w for run in runs)]
     fig, ax = plt.subplots(figsize=(7, 3.8))
     width = 0.27
-    for offset, mode in enumerate(gil.MODES):
+    for offset, mode in enumerate(MODES):
         heights = []
         for workload in workloads:
             row = medians.get((workload, mode, 1 if mode == "serial" else workers))
@@ -136,7 +138,7 @@ def plot_total_cpu(runs: Iterable[gil.RunResult | dict[str, Any]], cores: int, w
     if cores > 1:
         ax.axhline(100 * cores, color="tab:green", linestyle=":", linewidth=1)
         ax.text(1.01, 100 * cores, f"all {cores} cores", transform=beside, va="center", fontsize=8)
-    ax.set_xticks(range(len(workloads)), [gil.WORKLOAD_TITLES.get(w, w).split(" (")[0] for w in workloads])
+    ax.set_xticks(range(len(workloads)), [WORKLOAD_TITLES.get(w, w).split(" (")[0] for w in workloads])
     ax.set_xlabel("workload")
     ax.set_ylabel("total CPU of the process tree (%)")
     ax.set_ylim(0, 100 * max(cores, 1) * 1.2)

@@ -1,4 +1,4 @@
-"""The full GIL experiment: ``make gil-lab`` (``python -m coursetools.gil_lab``).
+"""The full GIL experiment: ``make gil-lab`` (``python -m coursetools.gil.lab``).
 
 Runs every workload (cpu, io, c) serially and in 1 to 2 x cores threads and
 processes, ``--repeats`` times, then writes into ``--out`` (build/gil-lab):
@@ -28,7 +28,12 @@ matplotlib.use("Agg")  # files only; never open a window
 
 import matplotlib.pyplot as plt  # noqa: E402
 
-from . import COURSE_ROOT, gil, gil_plots  # noqa: E402
+from .. import COURSE_ROOT  # noqa: E402
+from . import interpreter  # noqa: E402
+from .analysis import median_table, speedup_table, typical_runs, verdicts  # noqa: E402
+from .measurement import MODES, RunResult, plan, run_experiment, worker_counts  # noqa: E402
+from .plots import plot_speedup, plot_timelines, plot_total_cpu  # noqa: E402
+from .workloads import WORKLOADS  # noqa: E402
 
 DEFAULT_OUT = COURSE_ROOT / "build" / "gil-lab"
 FULL_SECONDS = 1.5
@@ -39,18 +44,18 @@ BUSY_PERCENT = 25.0
 """Background CPU (sum over cores, measured before the runs) above which a note warns."""
 
 
-def progress_line(done: int, total: int, result: gil.RunResult) -> str:
+def progress_line(done: int, total: int, result: RunResult) -> str:
     """One line per finished run, e.g. ``[ 4/57] cpu threads x2 ...``."""
     return f"[{done:>{len(str(total))}}/{total}] {result.describe()}"
 
 
 def summary_lines(results: dict[str, Any]) -> list[str]:
     """The table of medians and speedups, one line per (workload, mode, workers)."""
-    medians = gil.median_table(results["runs"])
-    speedups = gil.speedup_table(results["runs"])
+    medians = median_table(results["runs"])
+    speedups = speedup_table(results["runs"])
     lines = [f"{'workload':<8} {'mode':<9} {'workers':>7} {'wall (median)':>14} {'total CPU':>10} {'speedup':>8}"]
-    mode_order = {mode: index for index, mode in enumerate(gil.MODES)}
-    workload_order = {workload: index for index, workload in enumerate(gil.WORKLOADS)}
+    mode_order = {mode: index for index, mode in enumerate(MODES)}
+    workload_order = {workload: index for index, workload in enumerate(WORKLOADS)}
     for key in sorted(medians, key=lambda k: (workload_order[k[0]], mode_order[k[1]], k[2])):
         row = medians[key]
         speedup = speedups.get(key)
@@ -67,12 +72,12 @@ def write_figures(results: dict[str, Any], out: Path) -> list[Path]:
     workers = max(2, cores)
     written = []
     figures = []
-    for workload in gil.WORKLOADS:
-        runs = gil.typical_runs(results["runs"], workload, workers)
+    for workload in WORKLOADS:
+        runs = typical_runs(results["runs"], workload, workers)
         if runs:
-            figures.append((f"timeline_{workload}.png", gil_plots.plot_timelines(runs)))
-    figures.append(("speedup.png", gil_plots.plot_speedup(results["runs"], cores)))
-    figures.append(("total_cpu.png", gil_plots.plot_total_cpu(results["runs"], cores, workers)))
+            figures.append((f"timeline_{workload}.png", plot_timelines(runs)))
+    figures.append(("speedup.png", plot_speedup(results["runs"], cores)))
+    figures.append(("total_cpu.png", plot_total_cpu(results["runs"], cores, workers)))
     for name, figure in figures:
         path = out / name
         figure.savefig(path, dpi=110)
@@ -82,19 +87,19 @@ def write_figures(results: dict[str, Any], out: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m coursetools.gil_lab", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m coursetools.gil.lab", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help=f"short runs (~{QUICK_SECONDS} s serial) and 1 repeat")
     parser.add_argument("--repeats", type=int, help="repeats of every run (default 3, or 1 with --quick)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default build/gil-lab)")
     parser.add_argument("--seconds", type=float, help=f"serial run length in seconds (default {FULL_SECONDS})")
-    parser.add_argument("--workloads", nargs="+", choices=gil.WORKLOADS, default=list(gil.WORKLOADS))
+    parser.add_argument("--workloads", nargs="+", choices=WORKLOADS, default=list(WORKLOADS))
     args = parser.parse_args(argv)
     repeats = args.repeats or (1 if args.quick else 3)
     seconds = args.seconds or (QUICK_SECONDS if args.quick else FULL_SECONDS)
-    cores = gil.cpu_count()
-    runs = gil.plan(args.workloads, gil.worker_counts(cores))
+    cores = interpreter.cpu_count()
+    runs = plan(args.workloads, worker_counts(cores))
 
-    print(f"{gil.python_description()}, {cores} logical CPU(s), GIL enabled: {gil.gil_enabled()}")
+    print(f"{interpreter.python_description()}, {cores} logical CPU(s), GIL enabled: {interpreter.gil_enabled()}")
     if cores < 2:
         print("Only 1 core: threads and processes cannot run at the same time here, so the")
         print("lab measures but skips the comparisons (run it on a machine with 2+ cores).")
@@ -102,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
 
     started = time.monotonic()
-    results = gil.run_experiment(
+    results = run_experiment(
         runs,
         repeats=repeats,
         seconds=seconds,
@@ -118,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print("\n".join(summary_lines(results)))
     print()
-    for verdict in gil.verdicts(results, cores):
+    for verdict in verdicts(results, cores):
         mark = {True: "ok  ", False: "MISS", None: "skip"}[verdict.holds]
         print(f"[{mark}] {verdict.claim}: {verdict.detail}")
     if background > BUSY_PERCENT:
