@@ -282,6 +282,19 @@ def classify(runs, cores):
         "at_most": 12,
         "attack": "class 2: the made-up measurements' module patched through an alias to label every run with its answer",
     },
+    "lab_constants_patched_through_an_alias": {
+        "base": "solution",
+        "cells": {"classify": '''
+_lab = [gil][0]                             # an alias of the instructor's `gil`
+_lab.WORKLOADS = ("cpu",) * 3               # the hidden tests loop over gil.WORKLOADS
+
+
+def classify(runs, cores):
+    return "cpu"
+'''},
+        "at_most": 12,
+        "attack": "class 2: the lab package's constants changed through an alias, so every hidden case is 'cpu'",
+    },
     # ------------------------------------------------------------------ class 3
     "classify_reads_loop_variable": {
         "base": "solution",
