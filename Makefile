@@ -1,14 +1,29 @@
 # The course's front door. `make lab` for students, `make test` for everyone,
 # `make release` / `make grade` for TAs. Run `make help` for the list.
 
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# The Python that makes .venv: PYTHON=... if given, else the newest on PATH that the lock
+# supports (coursetools/lockcheck.py says which those are), looked for once and only when needed.
+# Free-threaded builds are never picked by themselves (lesson 08's measurements are made with the
+# GIL): pass PYTHON=python3.14t for one.
+PYTHON_CANDIDATES := python3.15 python3.14 python3.13 python3.12 python3.11 python3
+ifeq ($(origin PYTHON),undefined)
+PYTHON = $(eval PYTHON := $(shell for p in $(PYTHON_CANDIDATES); do \
+    $$p -m coursetools.lockcheck --interpreter >/dev/null 2>&1 && command -v $$p && break; done))$(PYTHON)
+endif
+INSTALL_PYTHON_HINT := install CPython 3.11 to 3.15 (python.org, your package manager or pyenv), or pass PYTHON=/path/to/python3.X
+# Prints which Python it is, or refuses it in one line (lockcheck exits 3 with the reason).
+CHECK_PYTHON = if [ -z "$(PYTHON)" ]; then \
+    echo "make: no Python on PATH that the lock supports (looked for $(PYTHON_CANDIDATES)): $(INSTALL_PYTHON_HINT)"; exit 1; fi; \
+  $(PYTHON) -m coursetools.lockcheck --interpreter 2>/dev/null || { status=$$?; [ $$status -eq 3 ] || \
+    echo "make: PYTHON=$(PYTHON) does not run as a Python 3 (exit status $$status): $(INSTALL_PYTHON_HINT)"; exit 1; }
+
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-requirements
 PYTEST_ARGS ?=
 GRADE_ARGS ?=
 
-.PHONY: help env lab test test-fast release lock gil-lab grade bench clean
+.PHONY: help env lab test test-fast release lock check-lock python gil-lab grade bench clean
 
 help:
 	@echo "make lab        start JupyterLab with the nbgrader extensions"
@@ -19,10 +34,12 @@ help:
 	@echo "make gil-lab    run the full GIL experiment into build/gil-lab/"
 	@echo "make bench      time every lesson under each start method"
 	@echo "make lock       recompile requirements.txt from requirements.in"
+	@echo "make check-lock prove requirements.txt installs from wheels on every supported Python and platform"
 
 # The environment is rebuilt whenever requirements.txt changes.
 $(STAMP): requirements.txt pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/python || { $(CHECK_PYTHON); $(PYTHON) -m venv $(VENV); }
+	@$(BIN)/python -m coursetools.lockcheck --interpreter || { echo "make: remove .venv and run make again"; exit 1; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
@@ -55,9 +72,35 @@ test-fast: $(STAMP)
 release: $(STAMP)
 	$(BIN)/python -m coursetools.release
 
-lock:
-	$(PYTHON) -m pip install --quiet pip-tools
-	$(PYTHON) -m piptools compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links -o requirements.txt requirements.in
+# Says which Python makes .venv, or why none can.
+python:
+	@$(CHECK_PYTHON)
+
+# uv compiles and checks the lock; it lives in its own small environment, not in .venv, with
+# the pip and packaging that check the free-threaded pairs (coursetools/lockcheck.py).
+UV_VERSION   := 0.13.9
+LOCK_TOOLS_PINS := uv==$(UV_VERSION) pip==26.3 packaging==26.3
+LOCK_TOOLS   := build/lock-tools
+LOCK_STAMP   := $(LOCK_TOOLS)/.installed-$(subst ==,-,$(subst $() ,_,$(LOCK_TOOLS_PINS)))
+UV           := $(LOCK_TOOLS)/bin/uv
+
+$(LOCK_STAMP):
+	@$(CHECK_PYTHON)
+	rm -rf $(LOCK_TOOLS)
+	$(PYTHON) -m venv $(LOCK_TOOLS)
+	$(LOCK_TOOLS)/bin/python -m pip install --quiet $(LOCK_TOOLS_PINS)
+	@touch $@
+
+# One lock for every Python and platform, with markers where versions must differ (requirements.in
+# says where).  uv keeps the versions already in requirements.txt wherever they still fit, and
+# "fewest" keeps one version of a package for all Pythons unless requirements.in splits it.
+lock: $(LOCK_STAMP)
+	UV_CUSTOM_COMPILE_COMMAND="make lock" $(UV) pip compile --universal --python-version 3.11 \
+	  --fork-strategy fewest --quiet -o requirements.txt requirements.in
+
+# Asks the package index (the tests never use the network): a dry run per pair, nothing installed.
+check-lock: $(LOCK_STAMP)
+	$(LOCK_TOOLS)/bin/python -m coursetools.lockcheck --uv $(UV)
 
 gil-lab: $(STAMP)
 	$(BIN)/python -m coursetools.gil.lab
