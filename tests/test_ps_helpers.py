@@ -325,3 +325,48 @@ def test_synthetic_runs_are_reproducible_and_checked() -> None:
     assert ps4_helpers.synthetic_runs("c", 2, random.Random(5)) == ps4_helpers.synthetic_runs("c", 2, random.Random(5))
     with pytest.raises(ValueError):
         ps4_helpers.synthetic_runs("gpu", 2, random.Random(5))
+
+
+# --- problem set 4: the student's own run, saved and read back when graded ----------------------
+
+def _fake_experiment(calls: list):
+    def run_experiment(runs, *, repeats, seconds):
+        calls.append(repeats)
+        return {"python": "CPython", "cpu_count": 2, "runs": [
+            dict(workload=w, mode=m, workers=n, wall_s=1.0, cpu_percent=100.0, per_core_percent=[50.0, 50.0],
+                 samples=[], repeat=r) for r in range(repeats) for w, m, n in runs]}
+    return run_experiment
+
+
+def test_my_measurements_saves_the_run_and_grading_reads_it_back(tmp_path, monkeypatch):
+    calls: list = []
+    monkeypatch.setattr(ps4_helpers, "run_experiment", _fake_experiment(calls))
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    path = tmp_path / "my_measurements.json"
+    measured = ps4_helpers.my_measurements(8, str(path))
+    assert calls == [3] and path.exists()
+    assert ps4_helpers.workers_in(measured) == 8
+    for mode in ("autograde", "validate"):
+        monkeypatch.setenv("NBGRADER_EXECUTION", mode)
+        assert ps4_helpers.my_measurements(2, str(path)) == measured  # the student's 8 workers, not the grader's 2
+    assert calls == [3], "grading measured again although a run was saved"
+
+
+@pytest.mark.parametrize("saved", [None, "not json", '{"runs": []}', '{"runs": [{"workload": "cpu"}]}',
+                                   '[1, 2]'])
+def test_grading_without_a_valid_saved_run_measures_one_short_repeat(tmp_path, monkeypatch, saved):
+    calls: list = []
+    monkeypatch.setattr(ps4_helpers, "run_experiment", _fake_experiment(calls))
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    path = tmp_path / "my_measurements.json"
+    if saved is not None:
+        path.write_text(saved)
+    results = ps4_helpers.my_measurements(2, str(path))
+    assert calls == [1] and ps4_helpers.workers_in(results) == 2
+    assert path.read_text() == saved if saved is not None else not path.exists()  # grading writes nothing
+
+
+def test_workers_in_wants_one_worker_count():
+    runs = [{"mode": "serial", "workers": 1}, {"mode": "threads", "workers": 2}, {"mode": "processes", "workers": 4}]
+    with pytest.raises(ValueError):
+        ps4_helpers.workers_in({"runs": runs})

@@ -1,4 +1,5 @@
-"""What problem set 4's tests of Parts A to C grade against (no solutions here).
+"""Problem set 4's measurements: what the tests of Parts A to C grade against, and the student's
+own GIL lab run (no solutions here).
 
 Parts A to C read measurements, and a test cannot know the right answer for
 measurements of a busy, unknown machine.  :func:`synthetic_runs` makes up
@@ -7,11 +8,13 @@ machine's, noisy, with the odd outlier.
 """
 from __future__ import annotations
 
+import json
+import os
 import random
 from collections.abc import Sequence
 from typing import Any
 
-from coursetools.gil.measurement import MODES, worker_counts
+from coursetools.gil.measurement import MODES, plan, run_experiment, worker_counts
 from coursetools.gil.workloads import WORKLOADS
 
 
@@ -78,3 +81,61 @@ def synthetic_runs(
     rng.shuffle(runs)
     return runs
 
+
+
+MEASUREMENTS_FILE = "my_measurements.json"
+RUN_FIELDS = ("workload", "mode", "workers", "wall_s", "cpu_percent", "per_core_percent", "samples")
+
+
+def my_measurements(workers: int, path: str = MEASUREMENTS_FILE) -> dict[str, Any]:
+    """The student's GIL lab run: every workload serially, in ``workers`` threads and in ``workers``
+    processes, three times each, saved to ``path`` beside the notebook.
+
+    When nbgrader runs the notebook (autograding, the Validate button: ``NBGRADER_EXECUTION``), the run
+    saved there is read back instead: the TA grades the figure and the answers against the numbers the
+    student measured and quoted, not a new run on a busy grading machine, and grading takes seconds.
+    Without a valid saved run, one short repeat is measured (and not saved).  A saved run may use
+    another worker count than ``workers`` (the student's machine is not the grader's): see
+    :func:`workers_in`.
+    """
+    if os.environ.get("NBGRADER_EXECUTION"):
+        saved = _saved_run(path)
+        if saved is not None:
+            print(f"(your run saved in {path}, read back)")
+            return saved
+        print(f"(no valid run saved in {path}: one short repeat measured now)")
+        return run_experiment(plan(WORKLOADS, [workers]), repeats=1, seconds=0.25)
+    results = run_experiment(plan(WORKLOADS, [workers]), repeats=3, seconds=0.25)
+    try:
+        with open(path, "w") as f:
+            json.dump(results, f)
+    except OSError as error:
+        print(f"(not saved: {error})")
+    return results
+
+
+def _saved_run(path: str) -> dict[str, Any] | None:
+    """The results saved in ``path`` if they have the shape the notebook reads, else None."""
+    try:
+        with open(path) as f:
+            saved = json.load(f)
+    except (OSError, ValueError):
+        return None
+    runs = saved.get("runs") if isinstance(saved, dict) else None
+    if not runs or not isinstance(runs, list):
+        return None
+    if not all(isinstance(run, dict) and all(field in run for field in RUN_FIELDS) for run in runs):
+        return None
+    try:
+        workers_in(saved)
+    except ValueError:
+        return None
+    return saved
+
+
+def workers_in(results: dict[str, Any]) -> int:
+    """The number of workers of the threads and processes runs in ``results`` (one number)."""
+    counts = {run["workers"] for run in results["runs"] if run["mode"] != "serial"}
+    if len(counts) != 1 or not all(isinstance(c, int) and c > 0 for c in counts):
+        raise ValueError(f"expected one worker count in the parallel runs, found {sorted(counts, key=str)}")
+    return counts.pop()
