@@ -3,16 +3,19 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import multiprocessing
 import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from coursetools import COURSE_ROOT
 from coursetools.autograde import copy_course
+from coursetools.ps_common import running_children
 from coursetools.release import assignments
 
 # Lesson worker modules are imported by plain name, as the notebooks beside them do.
@@ -79,7 +82,6 @@ def course_copy(tmp_path: Path) -> Path:
     return copy_course(tmp_path / "course")
 
 
-
 @pytest.fixture
 def no_thread_left_behind():
     """The test ends with exactly the threads it started with."""
@@ -87,3 +89,17 @@ def no_thread_left_behind():
     yield
     left = [t.name for t in threading.enumerate() if t not in before]
     assert not left, f"threads left running: {left}"
+
+
+@pytest.fixture
+def no_child_left_running():
+    """The test ends with no process of its own running: every descendant it started has ended (within
+    5 s) and every ``multiprocessing`` child it started was joined.  multiprocessing's own helpers
+    (resource tracker, fork server) are not the test's (see ``ps_common.running_children``)."""
+    before, unjoined_before = set(running_children()), set(multiprocessing.active_children())
+    yield
+    deadline = time.monotonic() + 5
+    while (left := set(running_children()) - before) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not left, f"processes left running: {sorted(pid for pid, _ in left)}"
+    assert not set(multiprocessing.active_children()) - unjoined_before, "a child process was not joined"

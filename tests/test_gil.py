@@ -19,35 +19,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import psutil  # noqa: E402
 import pytest  # noqa: E402
 
-from coursetools import gil, gil_lab, gil_plots  # noqa: E402
+from coursetools import available_start_methods, gil, gil_lab, gil_plots  # noqa: E402
 
-METHODS = [m for m in ("fork", "spawn") if m in multiprocessing.get_all_start_methods()]
+METHODS = available_start_methods(("fork", "spawn"))
 RUN_KEYS = {"workload": str, "mode": str, "workers": int, "wall_s": float, "cpu_percent": float, "per_core_percent": list}
-
-
-def descendants() -> set[int]:
-    """PIDs of this process's live descendants, multiprocessing's helpers aside.
-
-    The resource tracker (started by the first spawn) and a forkserver live
-    until this process exits, by design; they are not leftovers of a test.
-    """
-    found = set()
-    for child in psutil.Process().children(recursive=True):
-        try:
-            helper = any("resource_tracker" in part or "forkserver" in part for part in child.cmdline())
-            if child.status() != psutil.STATUS_ZOMBIE and not helper:
-                found.add(child.pid)
-        except psutil.NoSuchProcess:
-            pass
-    return found
-
-
-@pytest.fixture
-def no_new_processes():
-    """Fail if a test leaves a process of its own running."""
-    before = descendants()
-    yield
-    assert descendants() - before == set(), "a process started by the test is still running"
 
 
 # --------------------------------------------------------------------------
@@ -105,7 +80,7 @@ def test_free_threaded_build_reads_config_var(monkeypatch: pytest.MonkeyPatch) -
 # the sampler
 
 
-def test_sampler_is_another_process_and_samples_at_10_hz_or_more(no_new_processes: None) -> None:
+def test_sampler_is_another_process_and_samples_at_10_hz_or_more(no_child_left_running: None) -> None:
     assert 1 / gil.SAMPLE_INTERVAL_S >= 10
     with gil.CpuSampler() as sampler:
         assert sampler.process.pid != os.getpid()
@@ -183,7 +158,7 @@ def test_serial_runs_in_the_calling_thread(sampler: gil.CpuSampler) -> None:
 
 
 @pytest.mark.parametrize("workers", [2, 3])
-def test_threads_honour_workers(sampler: gil.CpuSampler, workers: int, no_new_processes: None) -> None:
+def test_threads_honour_workers(sampler: gil.CpuSampler, workers: int, no_child_left_running: None) -> None:
     threads_before = gil.threading.active_count()
     result = gil.measure("cpu", "threads", workers=workers, units=5, sampler=sampler)
     check_shape(result, "cpu", "threads", workers, 5)
@@ -195,7 +170,7 @@ def test_threads_honour_workers(sampler: gil.CpuSampler, workers: int, no_new_pr
 
 
 @pytest.mark.parametrize("method", METHODS)
-def test_processes_honour_workers_and_leave_nothing_running(method: str, no_new_processes: None) -> None:
+def test_processes_honour_workers_and_leave_nothing_running(method: str, no_child_left_running: None) -> None:
     context = multiprocessing.get_context(method)
     result = gil.measure("cpu", "processes", workers=3, units=4, mp_context=context)
     check_shape(result, "cpu", "processes", 3, 4)
@@ -218,7 +193,7 @@ def test_measure_rejects_unknown_mode(sampler: gil.CpuSampler) -> None:
 
 
 @pytest.mark.skipif("fork" not in METHODS, reason="needs fork to break the child's copy of the module")
-def test_dead_worker_process_is_reported(monkeypatch: pytest.MonkeyPatch, sampler: gil.CpuSampler, no_new_processes: None) -> None:
+def test_dead_worker_process_is_reported(monkeypatch: pytest.MonkeyPatch, sampler: gil.CpuSampler, no_child_left_running: None) -> None:
     def broken(workload: str, units: int) -> int:
         os._exit(7)
 
@@ -350,7 +325,7 @@ def test_plots_have_titles_and_labels() -> None:
             plt.close(figure)
 
 
-def test_lab_on_one_core_measures_but_skips(monkeypatch: pytest.MonkeyPatch, tmp_path, capsys, no_new_processes: None) -> None:
+def test_lab_on_one_core_measures_but_skips(monkeypatch: pytest.MonkeyPatch, tmp_path, capsys, no_child_left_running: None) -> None:
     monkeypatch.setattr(gil, "cpu_count", lambda: 1)
     status = gil_lab.main(["--quick", "--seconds", "0.03", "--workloads", "cpu", "--out", str(tmp_path)])
     output = capsys.readouterr().out
