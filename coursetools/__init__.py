@@ -9,6 +9,14 @@ COURSE_ROOT = Path(__file__).resolve().parent.parent
 START_METHODS = ("fork", "spawn", "forkserver")
 
 
+def available_start_methods(methods: tuple[str, ...] = START_METHODS) -> list[str]:
+    """The start methods of ``methods`` that this platform offers, in that order."""
+    import multiprocessing
+
+    offered = multiprocessing.get_all_start_methods()
+    return [method for method in methods if method in offered]
+
+
 def put_environment_scripts_on_path() -> None:
     """nbgrader runs the ``alembic`` command by name when it creates a gradebook,
     so the environment's script folder must be on PATH even when Python was

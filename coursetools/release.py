@@ -18,6 +18,7 @@ from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 from . import COURSE_ROOT, put_environment_scripts_on_path
+from .ps_common_copies import write_copy
 
 
 class NbgraderError(RuntimeError):
@@ -61,9 +62,10 @@ def last_error_line(result: dict) -> str:
 
 
 def generate(assignment: str, root: Path = COURSE_ROOT) -> None:
-    """Generate ``release/<assignment>`` from ``source/<assignment>``."""
+    """Generate ``release/<assignment>`` from ``source/<assignment>`` (its copy of ``ps_common`` refreshed first)."""
     if not (Path(root) / "source" / assignment).is_dir():
         raise NbgraderError(f"unknown assignment {assignment!r}: no folder source/{assignment}")
+    write_copy(assignment, root)
     result = api(root).generate_assignment(assignment, force=True, create=True)
     if not result["success"]:
         raise NbgraderError(f"generating {assignment} failed: {last_error_line(result)}")

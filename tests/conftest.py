@@ -3,17 +3,19 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import multiprocessing
 import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
-import psutil
 import pytest
 
 from coursetools import COURSE_ROOT
 from coursetools.autograde import copy_course
+from coursetools.ps_common import running_children
 from coursetools.release import assignments
 
 # Lesson worker modules are imported by plain name, as the notebooks beside them do.
@@ -80,7 +82,6 @@ def course_copy(tmp_path: Path) -> Path:
     return copy_course(tmp_path / "course")
 
 
-
 @pytest.fixture
 def no_thread_left_behind():
     """The test ends with exactly the threads it started with."""
@@ -90,26 +91,15 @@ def no_thread_left_behind():
     assert not left, f"threads left running: {left}"
 
 
-def descendants() -> set[int]:
-    """PIDs of this process's live descendants, multiprocessing's helpers aside.
-
-    The resource tracker (started by the first spawn) and a forkserver live
-    until this process exits, by design; they are not leftovers of a test.
-    """
-    found = set()
-    for child in psutil.Process().children(recursive=True):
-        try:
-            helper = any("resource_tracker" in part or "forkserver" in part for part in child.cmdline())
-            if child.status() != psutil.STATUS_ZOMBIE and not helper:
-                found.add(child.pid)
-        except psutil.NoSuchProcess:
-            pass
-    return found
-
-
 @pytest.fixture
-def no_new_processes():
-    """Fail if a test leaves a process of its own running."""
-    before = descendants()
+def no_child_left_running():
+    """The test ends with no process of its own running: every descendant it started has ended (within
+    5 s) and every ``multiprocessing`` child it started was joined.  multiprocessing's own helpers
+    (resource tracker, fork server) are not the test's (see ``ps_common.running_children``)."""
+    before, unjoined_before = set(running_children()), set(multiprocessing.active_children())
     yield
-    assert descendants() - before == set(), "a process started by the test is still running"
+    deadline = time.monotonic() + 5
+    while (left := set(running_children()) - before) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not left, f"processes left running: {sorted(pid for pid, _ in left)}"
+    assert not set(multiprocessing.active_children()) - unjoined_before, "a child process was not joined"

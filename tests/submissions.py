@@ -7,7 +7,10 @@ submissions with plain nbgrader and print what each earned:
 
     .venv/bin/python tests/submissions.py ps1_processes [name ...] [--nbgrader-option ...]
 
-(``--GuardedExecute.static_scan=False`` tries the runtime checks alone.)
+(``--GuardedExecute.static_scan=False`` tries the runtime checks alone.)  With
+``--wrong`` it grades the set's plausible wrong submissions instead and prints,
+for each, whether it lost exactly the points it declares; the last line says
+how long grading took.
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ import copy
 import importlib.util
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import nbformat
@@ -84,27 +88,56 @@ def gaming_class(root: Path, assignment: str, table: dict[str, dict]) -> dict[st
             for name, spec in table.items()}
 
 
+def wrong_class(root: Path, assignment: str, table: dict[str, dict]) -> dict[str, dict[str, nbformat.NotebookNode]]:
+    """The notebooks of every wrong submission in ``table``, by student name ``wrong-<name>``."""
+    solution = notebooks_in(root / "source" / assignment)
+    return {f"wrong-{name}": build(solution, spec["cells"]) for name, spec in table.items()}
+
+
+def gaming_verdict(spec: dict, cells: list) -> str:
+    """What a gaming submission earned, against the most it may earn."""
+    earned = sum(c.score for c in cells)
+    verdict = "OK (no more than earned)" if earned <= spec["at_most"] else "GAMED (scored more than earned)"
+    return f"{earned:g} of {sum(c.max_score for c in cells):g}, at most {spec['at_most']:g}: {verdict}"
+
+
+def wrong_verdict(spec: dict, cells: list) -> str:
+    """Whether a wrong submission lost exactly the points it declares, cell by cell."""
+    expected = {c.grade_id: c.max_score - spec["loses"].get(c.grade_id, 0) for c in cells}
+    off = {c.grade_id: (c.score, expected[c.grade_id]) for c in cells if c.score != expected[c.grade_id]}
+    earned = sum(c.score for c in cells)
+    return f"{earned:g} of {sum(c.max_score for c in cells):g}: " + (
+        "OK (lost exactly its points)" if not off else f"WRONG (got, expected) {off}")
+
+
 def main(argv: list[str]) -> int:
     sys.path.insert(0, str(HERE.parent))
     from coursetools.autograde import copy_course, grade_class
     from coursetools.release import generate
 
-    options = [a for a in argv if a.startswith("--")]
+    wrong = "--wrong" in argv
+    options = [a for a in argv if a.startswith("--") and a != "--wrong"]
     argv = [a for a in argv if not a.startswith("--")]
+    if not argv or "--help" in options:
+        print(__doc__)
+        return 0 if argv or "--help" in options else 2
     assignment, names = argv[0], argv[1:]
-    table = gaming_submissions(assignment)
+    table = wrong_submissions(assignment) if wrong else gaming_submissions(assignment)
     if names:
         table = {n: table[n] for n in names}
+    make_class, prefix, verdict = (wrong_class, "wrong", wrong_verdict) if wrong else \
+        (gaming_class, "game", gaming_verdict)
     with tempfile.TemporaryDirectory() as tmp:
         root = copy_course(Path(tmp) / "course")
         generate(assignment, root)
-        scores = grade_class(root, assignment, gaming_class(root, assignment, table), options=options)
+        started = time.monotonic()
+        scores = grade_class(root, assignment, make_class(root, assignment, table), options=options)
+        seconds = time.monotonic() - started
         for name, spec in table.items():
-            cells = [c for c in scores[f"game-{name}"] if not c.manual]
-            earned = sum(c.score for c in cells)
-            verdict = "OK (no more than earned)" if earned <= spec["at_most"] else "GAMED (scored more than earned)"
-            print(f"{name}: {earned:g} of {sum(c.max_score for c in cells):g}, at most {spec['at_most']:g}: {verdict}")
+            cells = [c for c in scores[f"{prefix}-{name}"] if not c.manual]
+            print(f"{name}: {verdict(spec, cells)}")
             print("    " + ", ".join(f"{c.grade_id}={c.score:g}" for c in cells))
+    print(f"graded {len(table)} submissions in {seconds:.0f} s")
     return 0
 
 

@@ -15,8 +15,9 @@ import pytest
 
 COURSE = Path(__file__).resolve().parent.parent / "course"
 import distributed_workers as dw
+from coursetools import available_start_methods
 
-METHODS = multiprocessing.get_all_start_methods()
+METHODS = available_start_methods()
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from coursetools.gil.measurement import worker_counts
 from gil_runs import RUN_KEYS
 
 
-def test_lab_on_one_core_measures_but_skips(monkeypatch: pytest.MonkeyPatch, tmp_path, capsys, no_new_processes: None) -> None:
+def test_lab_on_one_core_measures_but_skips(monkeypatch: pytest.MonkeyPatch, tmp_path, capsys, no_child_left_running: None) -> None:
     monkeypatch.setattr(interpreter, "cpu_count", lambda: 1)
     status = lab.main(["--quick", "--seconds", "0.03", "--workloads", "cpu", "--out", str(tmp_path)])
     output = capsys.readouterr().out

@@ -13,12 +13,13 @@ import threading
 import psutil
 import pytest
 
+from coursetools import available_start_methods
 from coursetools.gil import interpreter, measurement
 from coursetools.gil.sampler import CpuSampler
 from coursetools.gil.workloads import do_units
 from gil_runs import RUN_KEYS
 
-METHODS = [m for m in ("fork", "spawn") if m in multiprocessing.get_all_start_methods()]
+METHODS = available_start_methods(("fork", "spawn"))
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +48,7 @@ def test_serial_runs_in_the_calling_thread(sampler: CpuSampler) -> None:
 
 
 @pytest.mark.parametrize("workers", [2, 3])
-def test_threads_honour_workers(sampler: CpuSampler, workers: int, no_new_processes: None) -> None:
+def test_threads_honour_workers(sampler: CpuSampler, workers: int, no_child_left_running: None) -> None:
     threads_before = threading.active_count()
     result = measurement.measure("cpu", "threads", workers=workers, units=5, sampler=sampler)
     check_shape(result, "cpu", "threads", workers, 5)
@@ -59,7 +60,7 @@ def test_threads_honour_workers(sampler: CpuSampler, workers: int, no_new_proces
 
 
 @pytest.mark.parametrize("method", METHODS)
-def test_processes_honour_workers_and_leave_nothing_running(method: str, no_new_processes: None) -> None:
+def test_processes_honour_workers_and_leave_nothing_running(method: str, no_child_left_running: None) -> None:
     context = multiprocessing.get_context(method)
     result = measurement.measure("cpu", "processes", workers=3, units=4, mp_context=context)
     check_shape(result, "cpu", "processes", 3, 4)
@@ -85,7 +86,7 @@ def test_measure_rejects_unknown_mode(sampler: CpuSampler) -> None:
 
 
 @pytest.mark.skipif("fork" not in METHODS, reason="needs fork to break the child's copy of the module")
-def test_dead_worker_process_is_reported(monkeypatch: pytest.MonkeyPatch, sampler: CpuSampler, no_new_processes: None) -> None:
+def test_dead_worker_process_is_reported(monkeypatch: pytest.MonkeyPatch, sampler: CpuSampler, no_child_left_running: None) -> None:
     def broken(workload: str, units: int) -> int:
         os._exit(7)
 

@@ -11,12 +11,12 @@ from coursetools import COURSE_ROOT, gil
 
 
 def names_the_notebooks_use() -> set[str]:
-    """Every ``X`` of ``gil.X`` in a code cell of a lesson or a problem-set source."""
+    """Every ``X`` of ``gil.X`` in a lesson or a problem-set source: its code, and what its text tells
+    the student to call."""
     names = set()
     for path in [*COURSE_ROOT.glob("course/*.ipynb"), *COURSE_ROOT.glob("source/*/*.ipynb")]:
         for cell in nbformat.read(path, as_version=4).cells:
-            if cell.cell_type == "code":
-                names |= set(re.findall(r"\bgil\.(\w+)", cell.source))
+            names |= set(re.findall(r"(?<![\w.])gil\.(\w+)", cell.source))
     return names
 
 

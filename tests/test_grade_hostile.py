@@ -17,7 +17,6 @@ import os
 import shutil
 import socket
 import sqlite3
-import subprocess
 import tempfile
 import threading
 import time
@@ -56,10 +55,6 @@ class Run:
     expected: dict[str, tuple[float, bool]]
     leftover: list[str]
     work: Path
-
-
-def grade(root: Path, *args: str, timeout: float = RUN_BOUND + 60) -> subprocess.CompletedProcess:
-    return run_make_grade(root, *args, timeout=timeout)
 
 
 def leftovers(*places: Path) -> list[str]:
@@ -135,7 +130,7 @@ def build_and_grade(base: Path, class_: dict[str, Hostile], extra: list[str], sa
     work = base / "work"  # the private grading folders, so that leftovers can be traced to this run
     work.mkdir()
     started = time.monotonic()
-    done = grade(root, *OPTIONS, "--workdir", str(work), *extra)
+    done = run_make_grade(root, *OPTIONS, "--workdir", str(work), *extra, timeout=RUN_BOUND + 60)
     seconds = time.monotonic() - started
     time.sleep(0.5)  # let the kernel reap what was just killed
     return Run(root, done.returncode, done.stdout, done.stderr, seconds, read_rows(root), expected,
@@ -286,7 +281,7 @@ def test_a_failed_regrade_keeps_the_recorded_grade(fallback_run, listener, gradi
     remove_submission(root, "honest1")
     add_submission(root, "honest1", hostile_class(root, listener.port)["sigint"])
     with grading_lock():
-        done = grade(root, "--student", "honest1", "--no-sandbox", *OPTIONS)
+        done = run_make_grade(root, "--student", "honest1", "--no-sandbox", *OPTIONS, timeout=RUN_BOUND + 60)
         left = leftovers(root)
     assert done.returncode == 1
     row = read_rows(root)["honest1"]

@@ -14,15 +14,16 @@ from grading_fixtures.course import ASSIGNMENT, FULL_MARKS, add_submission, host
 
 pytestmark = [pytest.mark.slow, one_grader]
 
+OPTIONS = ("--timeout", "60")
+"""`make grade` options of every run here: a submission of the fixture course takes seconds."""
+BOUND = 300
+"""Seconds one run may take."""
+
 
 @pytest.fixture(autouse=True)
 def one_grading_at_a_time(grading_lock):
     with grading_lock():
         yield
-
-
-def grade(root: Path, *args: str) -> subprocess.CompletedProcess:
-    return run_make_grade(root, "--timeout", "60", *args, timeout=300)
 
 
 def error_line(done: subprocess.CompletedProcess) -> str:
@@ -39,7 +40,7 @@ def course(tmp_path_factory) -> Path:
 
 def test_unknown_assignment(course):
     add_submission(course, "honest1")
-    done = grade(course, "--assignment", "ps_nope")
+    done = run_make_grade(course, *OPTIONS, "--assignment", "ps_nope", timeout=BOUND)
     assert done.returncode == 1
     line = error_line(done)
     assert "unknown assignment 'ps_nope'" in line and f"known: {ASSIGNMENT}" in line
@@ -48,14 +49,14 @@ def test_unknown_assignment(course):
 
 def test_no_submissions(tmp_path):
     root = make_course(tmp_path / "empty")
-    done = grade(root)
+    done = run_make_grade(root, *OPTIONS, timeout=BOUND)
     assert done.returncode == 1
     assert "no submissions" in error_line(done)
     assert not (root / "gradebook.db").exists() and not (root / "grades.csv").exists()
 
 
 def test_not_a_course_folder(tmp_path):
-    done = grade(tmp_path / "nowhere")
+    done = run_make_grade(tmp_path / "nowhere", *OPTIONS, timeout=BOUND)
     assert done.returncode == 1
     assert "not a course folder" in error_line(done)
 
@@ -70,12 +71,12 @@ def test_broken_submissions_do_not_stop_the_others(course):
     stray.mkdir(parents=True)
     (stray / "ps_nope.ipynb").write_text("{}")
 
-    done = grade(course, "--assignment", ASSIGNMENT, "--assignment", "ps_nope")
+    done = run_make_grade(course, *OPTIONS, "--assignment", ASSIGNMENT, "--assignment", "ps_nope", timeout=BOUND)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "unknown assignment 'ps_nope'" in error_line(done)
     assert sum(c.score for c in scores(course, ASSIGNMENT, "honest1")) == FULL_MARKS
 
-    done = grade(course, "--student", "stray", "--student", "missing")
+    done = run_make_grade(course, *OPTIONS, "--student", "stray", "--student", "missing", timeout=BOUND)
     assert done.returncode == 1
     with open(course / "grades.csv", newline="") as f:
         rows = {(r["assignment"], r["student"]): r for r in csv.DictReader(f)}

@@ -30,7 +30,7 @@ from coursetools.autograde import CellScore, copy_course, grade_class, scores, s
 from coursetools.release import course_config, generate
 
 from conftest import ASSIGNMENTS, one_grader, run_make_grade, shared_dir
-from submissions import build, gaming_class, gaming_submissions, notebooks_in, wrong_submissions
+from submissions import gaming_class, gaming_submissions, notebooks_in, wrong_class, wrong_submissions
 
 GRADE_TIMEOUT = 2400
 
@@ -66,9 +66,8 @@ def make_class(root: Path) -> GradedClass:
         solution = notebooks_in(root / "source" / assignment)
         students[(assignment, "solution")] = solution
         students[(assignment, "blank")] = notebooks_in(root / "release" / assignment)
-        for name, spec in wrong_submissions(assignment).items():
-            students[(assignment, f"wrong-{name}")] = build(solution, spec["cells"])
-        for student, notebooks in gaming_class(root, assignment, gaming_submissions(assignment)).items():
+        for student, notebooks in {**wrong_class(root, assignment, wrong_submissions(assignment)),
+                                    **gaming_class(root, assignment, gaming_submissions(assignment))}.items():
             students[(assignment, student)] = notebooks
     for (assignment, student), notebooks in students.items():
         submit(root, assignment, student, notebooks)

@@ -8,42 +8,15 @@ from __future__ import annotations
 
 import multiprocessing
 import queue
-import time
 
-import psutil
 import pytest
 
 import ipc_workers as ipc
+from coursetools import available_start_methods
 
-METHODS = [m for m in ("fork", "spawn", "forkserver") if m in multiprocessing.get_all_start_methods()]
+METHODS = available_start_methods()
 mp = multiprocessing.get_context()
-
-
-def running_children() -> set[int]:
-    """PIDs of this process's live descendants, apart from multiprocessing's helper servers."""
-    found = set()
-    for child in psutil.Process().children(recursive=True):
-        try:
-            command = " ".join(child.cmdline())
-            if child.status() == psutil.STATUS_ZOMBIE or "forkserver" in command \
-                    or "resource_tracker" in command:
-                continue
-        except psutil.Error:
-            continue
-        found.add(child.pid)
-    return found
-
-
-@pytest.fixture(autouse=True)
-def no_child_left_behind():
-    """Every test reaps every child it started."""
-    before = running_children()
-    yield
-    deadline = time.monotonic() + 5
-    while (left := running_children() - before) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not left, f"processes left running: {sorted(left)}"
-    assert not multiprocessing.active_children(), "a child process was not joined"
+pytestmark = pytest.mark.usefixtures("no_child_left_running")
 
 
 @pytest.mark.parametrize("method", METHODS)

@@ -11,15 +11,10 @@ from concurrent.futures.process import BrokenProcessPool
 import pytest
 
 import multiprocessing_workers as workers
+from coursetools import available_start_methods
 
-METHODS = [m for m in ("fork", "spawn", "forkserver") if m in mp.get_all_start_methods()]
-
-
-@pytest.fixture(autouse=True)
-def no_child_left_running():
-    """Every test must join what it starts."""
-    yield
-    assert mp.active_children() == [], "a child process was left running"
+METHODS = available_start_methods()
+pytestmark = pytest.mark.usefixtures("no_child_left_running")
 
 
 def run_child(ctx, target, *args) -> int:

@@ -18,7 +18,7 @@ import shutil
 
 import pytest
 
-from coursetools import START_METHODS
+from coursetools import available_start_methods
 from coursetools.notebooks import execute
 from coursetools.release import course_config
 
@@ -26,7 +26,7 @@ from conftest import LESSONS, SOURCE_NOTEBOOKS, short_id
 
 NOTEBOOKS = LESSONS + SOURCE_NOTEBOOKS
 DEFAULT = multiprocessing.get_start_method()
-OTHER_METHODS = [m for m in START_METHODS if m in multiprocessing.get_all_start_methods() and m != DEFAULT]
+OTHER_METHODS = [m for m in available_start_methods() if m != DEFAULT]
 BENIGN_STDERR = re.compile(course_config().IgnorePattern.pattern)
 
 

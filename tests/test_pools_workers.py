@@ -9,15 +9,10 @@ from concurrent.futures import ProcessPoolExecutor
 import pytest
 
 import pools_workers as workers
+from coursetools import available_start_methods
 
-METHODS = [m for m in ("fork", "spawn", "forkserver") if m in mp.get_all_start_methods()]
-
-
-@pytest.fixture(autouse=True)
-def no_child_left_running():
-    """Every test must end the pools it starts."""
-    yield
-    assert mp.active_children() == [], "a pool worker was left running"
+METHODS = available_start_methods()
+pytestmark = pytest.mark.usefixtures("no_child_left_running")
 
 
 def test_plain_functions():

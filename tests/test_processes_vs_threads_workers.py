@@ -14,8 +14,9 @@ import pytest
 
 COURSE = Path(__file__).resolve().parent.parent / "course"
 import processes_vs_threads_workers as pvt
+from coursetools import available_start_methods
 
-METHODS = multiprocessing.get_all_start_methods()
+METHODS = available_start_methods()
 
 
 def drain(results, count: int) -> tuple[dict[int, int], list[tuple[int, str]]]:

@@ -1,4 +1,5 @@
-"""Unit tests of the problem sets' helper modules (source/ps2_ipc/ps2_helpers.py, source/ps3_threads/ps3_helpers.py,
+"""Unit tests of the problem sets' helper modules (coursetools/ps_common.py, whose copies ps1 to ps3 ship,
+source/ps1_processes/ps1_workers.py, source/ps2_ipc/ps2_helpers.py, source/ps3_threads/ps3_helpers.py,
 source/ps4_gil/ps4_helpers.py).
 
 The notebooks' tests rely on these helpers to make concurrency bugs show
@@ -17,10 +18,14 @@ from pathlib import Path
 
 import pytest
 
+from coursetools import ps_common
+
 SOURCE = Path(__file__).resolve().parent.parent / "source"
+sys.path.insert(0, str(SOURCE / "ps1_processes"))
 sys.path.insert(0, str(SOURCE / "ps2_ipc"))
 sys.path.insert(0, str(SOURCE / "ps3_threads"))
 sys.path.insert(0, str(SOURCE / "ps4_gil"))
+import ps1_workers  # noqa: E402
 import ps2_helpers  # noqa: E402
 import ps3_helpers  # noqa: E402
 import ps4_helpers  # noqa: E402
@@ -28,6 +33,49 @@ from coursetools.gil.analysis import median_table, speedup_table, verdicts  # no
 from coursetools.gil.measurement import worker_counts  # noqa: E402
 from coursetools.gil.workloads import WORKLOADS  # noqa: E402
 from gil_runs import RUN_KEYS  # noqa: E402
+
+
+# --------------------------------------------------------------------------- ps_common
+
+def test_meet_is_true_when_the_parties_come_at_once(tmp_path):
+    answers = {}
+    parties = [threading.Thread(target=lambda n=n: answers.setdefault(n, ps_common.meet(tmp_path, f"p{n}", 3, 20)))
+               for n in range(3)]
+    for party in parties:
+        party.start()
+    for party in parties:
+        party.join(30)
+    assert answers == {0: True, 1: True, 2: True}
+
+
+def test_meet_after_one_gives_up_nobody_waits(tmp_path):
+    assert ps_common.meet(tmp_path, "first", 2, timeout=0.2) is False
+    started = time.monotonic()
+    assert ps_common.meet(tmp_path, "second", 2, timeout=30) is False
+    assert ps_common.meet(tmp_path, "first", 2, timeout=30) is False
+    assert time.monotonic() - started < 1, "a broken meeting must not make anyone wait"
+
+
+def test_meeting_folder_is_new_and_empty():
+    first, second = ps_common.meeting_folder(), ps_common.meeting_folder()
+    assert first != second and not os.listdir(first) and not os.listdir(second)
+
+
+# --------------------------------------------------------------------------- ps1_workers
+
+def test_square_together_meets_in_a_pool(tmp_path):
+    with multiprocessing.Pool(2) as pool:
+        results = pool.map(ps1_workers.square_together, [(str(tmp_path), x) for x in range(4)], chunksize=1)
+    pool.join()
+    assert [square for square, _, _ in results] == [0, 1, 4, 9]
+    assert all(met for *_, met in results) and os.getpid() not in {pid for _, pid, _ in results}
+
+
+def test_square_together_alone_times_out_once(tmp_path):
+    started = time.monotonic()
+    assert ps1_workers.square_together((str(tmp_path), 3), timeout=0.2) == (9, os.getpid(), False)
+    assert ps1_workers.square_together((str(tmp_path), 4), timeout=30) == (16, os.getpid(), False)
+    assert time.monotonic() - started < 2
 
 
 # --------------------------------------------------------------------------- ps2_helpers

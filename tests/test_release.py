@@ -1,13 +1,16 @@
-"""The committed student versions are exactly what nbgrader generates from source/."""
+"""The committed student versions are exactly what nbgrader generates from source/, and every copy of
+the shared module coursetools/ps_common.py is that module."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from coursetools import COURSE_ROOT
+from coursetools.ps_common_copies import CANONICAL, SETS_USING, copy_path
 from coursetools.release import generate
 
 from conftest import ASSIGNMENTS
@@ -46,3 +49,23 @@ def test_every_release_has_a_source():
     """No stale student version is left after a problem set is renamed or removed."""
     released = sorted(p.name for p in (COURSE_ROOT / "release").iterdir() if p.is_dir())
     assert released == ASSIGNMENTS, f"release/ has {released}, source/ has {ASSIGNMENTS}"
+
+
+@pytest.mark.parametrize("assignment", SETS_USING)
+def test_every_copy_of_ps_common_is_the_canonical_module(assignment):
+    """source/<set>/ps_common.py (what nbgrader ships and grades with) and release/<set>/ps_common.py."""
+    for folder in ("source", "release"):
+        copy = copy_path(assignment, COURSE_ROOT, folder)
+        assert copy.is_file() and copy.read_bytes() == CANONICAL.read_bytes(), (
+            f"{folder}/{assignment}/{CANONICAL.name} is not coursetools/{CANONICAL.name}: run `make release`")
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_ps_common_is_copied_where_it_is_imported(assignment):
+    folder = COURSE_ROOT / "source" / assignment
+    importers = [p.name for p in folder.glob("*.py") if p.name != CANONICAL.name
+                 and re.search(r"^(from|import) ps_common\b", p.read_text(), re.MULTILINE)]
+    assert bool(importers) == (assignment in SETS_USING), (
+        f"{assignment}: modules importing ps_common: {importers}; ps_common_copies.SETS_USING: {SETS_USING}")
+    if assignment not in SETS_USING:
+        assert not copy_path(assignment).exists(), f"source/{assignment}/{CANONICAL.name} is a stale copy"

@@ -22,7 +22,7 @@ this package does not import matplotlib, so the lab command can choose its
 backend first.
 """
 from .analysis import median_table, speedup_table, typical_runs
-from .interpreter import cpu_count, free_threaded_build, gil_enabled, gil_turns, python_description
+from .interpreter import cpu_count, free_threaded_build, gil_enabled, gil_turns
 from .measurement import MODES, measure, plan, run_experiment
 from .sampler import CpuSampler
 from .workloads import WORKLOAD_TITLES, WORKLOADS, calibrate
@@ -40,7 +40,6 @@ __all__ = [
     "measure",
     "median_table",
     "plan",
-    "python_description",
     "run_experiment",
     "speedup_table",
     "typical_runs",

@@ -7,16 +7,15 @@ functions and the checks that the notebook's tests use.
 
 Every wait here has a generous time limit, so a test never hangs: when your
 code does not answer, the test fails with a message that says what it was
-waiting for.
+waiting for.  What problem sets 1 to 3 share (``call_with_timeout``, the
+meeting behind :class:`Together`, ``running_children``) is in ``ps_common.py``.
 """
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import hmac
 import importlib
 import importlib.util
-import marshal
 import multiprocessing
 import multiprocessing.queues
 import os
@@ -29,11 +28,13 @@ import struct
 import sys
 import threading
 import time
-import uuid
 from types import ModuleType
 from typing import Any, Callable, Iterator
 
 import psutil
+
+# The notebook imports call_with_timeout from here, like everything else it uses.
+from ps_common import call_with_timeout, meet, meeting_folder, refuse_if_hung, remember_hang, running_children
 
 #: Seconds a new child process may take to start and answer (a loaded machine is slow).
 STARTUP = 30.0
@@ -75,48 +76,37 @@ def tag(item: Any) -> tuple[Any, int]:
     return item, os.getpid()
 
 
-#: For each Together token: did this process meet its peers (set at its first call)?
-_met: dict[str, bool] = {}
-
-
 class Together:
     """A work function that proves several processes work at the same time.
 
     ``Together(workers)`` returns ``(item, pid, together)`` for each item.  The
-    first call in each process waits at a barrier until ``workers`` processes
-    are there at once (at most ``timeout`` seconds); ``together`` says whether
-    they met.  Processes that run one after the other never meet, and a call
-    in the process that made the ``Together`` (this kernel) does not wait.  With
-    ``payload`` bytes added to every result, results are too big for a pipe's
-    buffer, which turns the join-before-drain mistake into a sure deadlock.
+    first call in each process waits until ``workers`` processes have come (at
+    most ``timeout`` seconds); ``together`` says whether they met.  Processes
+    that run one after the other never meet, and a call in the process that
+    made the ``Together`` (this kernel) does not wait.  With ``payload`` bytes
+    added to every result, results are too big for a pipe's buffer, which
+    turns the join-before-drain mistake into a sure deadlock.
 
-    Pass it to each ``Process`` as an argument (a barrier may travel to a child
-    that way, not through a queue).  For trying things out only: what it
-    returns passes through your code, so the tests do not rely on it (they
-    use :class:`Witness`, which asks the operating system instead).
+    It may travel to a child process in any way (a ``Process`` argument, a
+    queue).  For trying things out only: what it returns passes through your
+    code, so the tests do not rely on it (they use :class:`Witness`, which
+    asks the operating system instead).
     """
 
     def __init__(self, workers: int, payload: int = 0, timeout: float = 15.0) -> None:
-        self.barrier = multiprocessing.Barrier(workers)
-        self.creator = os.getpid()
+        self.workers = workers
         self.payload = payload
         self.timeout = timeout
-        self.token = uuid.uuid4().hex
+        self.creator = os.getpid()
+        self.folder = meeting_folder()
 
     def __call__(self, item: Any) -> tuple:
-        if self.token not in _met and os.getpid() == self.creator:
-            _met[self.token] = False  # not a worker process at all
-        if self.token not in _met:
-            try:
-                self.barrier.wait(self.timeout)
-                _met[self.token] = True
-            except threading.BrokenBarrierError:
-                _met[self.token] = False
-        result = (item, os.getpid(), _met[self.token])
+        pid = os.getpid()
+        together = pid != self.creator and meet(self.folder, str(pid), self.workers, self.timeout)
+        result = (item, pid, together)
         if self.payload:
             result += (b"p" * self.payload,)
         return result
-
 
 
 # --------------------------------------------------------------------------- who called the work (Part B)
@@ -262,18 +252,13 @@ class Witness:
             except BaseException as error:  # noqa: BLE001 - re-raised in the caller
                 outcome["error"] = error
 
-        name = getattr(func, "__name__", "the call")
-        if _identity(func) in _hung:
-            raise AssertionError(f"{name}() did not return in an earlier call either, so it is not "
-                                 "called again: fix the hang first")
+        refuse_if_hung(func)
         thread = threading.Thread(target=call, daemon=True)
         thread.start()
         deadline = time.monotonic() + timeout
         while thread.is_alive():
             if time.monotonic() > deadline:
-                _hung.add(_identity(func))
-                raise AssertionError(f"{name}() did not return within {timeout:.0f} s: "
-                                     "is it waiting for something that never comes (a deadlock)?")
+                raise remember_hang(func, timeout)
             if select.select([self._listener], [], [], 0.02)[0]:
                 self._arrive()
             self._release()
@@ -509,84 +494,7 @@ def exchange(conn: Any, child: ChildCall, request: Any) -> Any:
     return received(conn, child)
 
 
-# --------------------------------------------------------------------------- calling code in this kernel
-
-#: Code that did not return in time once: (module, name, bytecode digest).
-_hung: set[tuple] = set()
-
-
-def _identity(func: Callable) -> tuple:
-    code = getattr(func, "__code__", None)
-    digest = hashlib.sha1(marshal.dumps(code)).hexdigest() if code is not None else id(func)
-    return getattr(func, "__module__", None), getattr(func, "__qualname__", repr(func)), digest
-
-
-def call_with_timeout(func: Callable, *args: Any, timeout: float = STARTUP, **kwargs: Any) -> Any:
-    """Return ``func(*args, **kwargs)``, run in a daemon thread so the test cannot hang.
-
-    Re-raises what ``func`` raised; raises AssertionError when it has not
-    returned after ``timeout`` seconds (it then goes on in the background).
-    The same code is not waited for twice: once a function hung, calling it
-    again (unchanged) fails at once.  Change the code and it is tried again.
-    """
-    name = getattr(func, "__name__", "the call")
-    if _identity(func) in _hung:
-        raise AssertionError(f"{name}() did not return in an earlier call either (it hung for "
-                             f"{STARTUP:.0f} s there), so it is not called again: fix the hang first")
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            outcome["value"] = func(*args, **kwargs)
-        except BaseException as error:  # noqa: BLE001 - re-raised in the caller
-            outcome["error"] = error
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    if thread.is_alive():
-        _hung.add(_identity(func))
-        raise AssertionError(f"{name}() did not return within {timeout:.0f} s: "
-                             "is it waiting for something that never comes (a deadlock)?")
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
-
-
 # --------------------------------------------------------------------------- child processes left behind
-
-_HELPER_PROCESSES = ("multiprocessing.resource_tracker", "multiprocessing.forkserver")
-
-
-def _is_multiprocessing_helper(proc: psutil.Process) -> bool:
-    """The resource tracker or the fork server themselves (not what the fork server forks).
-
-    Both are started by this kernel.  Children forked by the fork server
-    inherit its command line, but their parent is the fork server.
-    """
-    try:
-        command = " ".join(proc.cmdline())
-        return proc.ppid() == os.getpid() and any(name in command for name in _HELPER_PROCESSES)
-    except psutil.Error:
-        return False
-
-
-def running_children() -> dict[tuple[int, float], psutil.Process]:
-    """The kernel's descendants that are running (not zombies), keyed by (pid, start time).
-
-    multiprocessing's own helper processes (resource tracker, fork server)
-    are left out: they belong to multiprocessing, not to your code.
-    """
-    found = {}
-    for proc in psutil.Process().children(recursive=True):
-        try:
-            if proc.status() == psutil.STATUS_ZOMBIE or _is_multiprocessing_helper(proc):
-                continue
-            found[(proc.pid, proc.create_time())] = proc
-        except psutil.Error:
-            continue
-    return found
-
 
 def new_children(before: dict) -> list[psutil.Process]:
     """Running descendants that were not in ``before`` (see :func:`running_children`)."""

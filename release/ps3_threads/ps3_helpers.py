@@ -25,6 +25,9 @@ wraps the locks a counter keeps in its attributes).
 A race keeps its bookkeeping to itself: the code under test cannot ask
 whether it runs inside one, and a balance or a traced ``value`` has no
 second, unwatched copy to read or write.
+
+What problem sets 1 to 3 share (``call_with_timeout``, the meeting behind
+:class:`Together`) is in ``ps_common.py``.
 """
 from __future__ import annotations
 
@@ -34,6 +37,9 @@ import threading
 import time
 import weakref
 from typing import Any, Callable
+
+# The notebook imports call_with_timeout from here, like everything else it uses.
+from ps_common import call_with_timeout, meet, meeting_folder
 
 #: Seconds a test waits for threads before it reports a deadlock.
 PATIENCE = 10.0
@@ -379,31 +385,6 @@ def race(*calls: Callable[[], Any], timeout: float = PATIENCE, return_exceptions
     return outcomes
 
 
-def call_with_timeout(func: Callable, *args: Any, timeout: float = 30.0, **kwargs: Any) -> Any:
-    """Return ``func(*args, **kwargs)``, run in a daemon thread so that a test cannot hang.
-
-    Re-raises what ``func`` raised; raises AssertionError when it has not
-    returned after ``timeout`` seconds (it goes on in the background).
-    """
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            outcome["value"] = func(*args, **kwargs)
-        except BaseException as error:  # noqa: BLE001 - re-raised in the caller
-            outcome["error"] = error
-
-    thread = threading.Thread(target=lambda: run(), daemon=True)
-    thread.start()
-    thread.join(timeout)
-    if thread.is_alive():
-        raise AssertionError(f"{getattr(func, '__name__', 'the call')}() did not return within "
-                             f"{timeout:.0f} s: is it waiting for something that never comes (a deadlock)?")
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
-
-
 # --------------------------------------------------------------------------- Part D
 
 class Together:
@@ -413,14 +394,15 @@ class Together:
     thread that calls it gets a number (0, 1, 2, ... in the order of their
     first calls; thread idents would not do, since a new thread may reuse the
     ident of one that ended).  The first call in each thread waits (at most
-    ``timeout`` s) until ``workers`` threads are waiting at once; ``together``
-    says whether they met.  ``threads`` lists the threads that called it.
+    ``timeout`` s) until ``workers`` threads have come; ``together`` says
+    whether they met.  ``threads`` lists the threads that called it.
     """
 
     def __init__(self, workers: int, timeout: float = 20.0) -> None:
-        self.barrier = threading.Barrier(workers)
+        self.workers = workers
         self.timeout = timeout
         self.threads: list[threading.Thread] = []
+        self.folder = meeting_folder()
         self._seen = threading.local()
         self._lock = threading.Lock()
 
@@ -429,12 +411,8 @@ class Together:
             with self._lock:
                 self._seen.number = len(self.threads)
                 self.threads.append(threading.current_thread())
-            try:
-                self.barrier.wait(self.timeout)
-                self._seen.met = True
-            except threading.BrokenBarrierError:
-                self._seen.met = False
-        return item, self._seen.number, self._seen.met
+        together = meet(self.folder, f"thread-{self._seen.number}", self.workers, self.timeout)
+        return item, self._seen.number, together
 
 
 def fail_on(bad: Any, error: type[Exception] = ValueError) -> Callable[[Any], Any]:

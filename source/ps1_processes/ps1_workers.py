@@ -10,8 +10,9 @@ import fcntl
 import os
 import signal
 import sys
-import time
 from pathlib import Path
+
+from ps_common import meet
 
 
 def wait_at_gate(folder: str) -> None:
@@ -58,32 +59,21 @@ def behave(behaviour: str, marker_dir: str) -> None:
     raise ValueError(f"unknown behaviour {behaviour!r}")
 
 
-#: Rendezvous folders where this process already waited in vain.
-_waited_alone_in: set[str] = set()
-
-
 def square_together(task: tuple[str, int], peers: int = 2, timeout: float = 5.0) -> tuple[int, int, bool]:
     """Square ``x`` once ``peers`` different processes are working at once.
 
-    ``task`` is ``(rendezvous_dir, x)``.  Each call writes a file named after
-    its PID into ``rendezvous_dir`` and waits until files from ``peers``
-    different PIDs are there, so the call only finishes promptly when several
-    worker processes really run side by side.  Returns ``(x * x, pid, met)``
-    where ``met`` is False when the wait timed out (the work ran alone).
-    After one timeout in a folder a process stops waiting there, so a
-    sequential run fails after ``timeout`` seconds, not that per item.
-    Like :func:`behave`, it first waits while someone holds the folder's lock.
+    ``task`` is ``(rendezvous_dir, x)``.  Like :func:`behave`, it first waits
+    while someone holds the folder's lock.  Then each process meets the others
+    in ``rendezvous_dir`` (``ps_common.meet``: its first call waits until
+    ``peers`` different processes have come), so the work only finishes
+    promptly when several worker processes really run side by side.  Returns
+    ``(x * x, pid, met)`` where ``met`` is False when the wait timed out (the
+    work ran alone).  After one timeout in a folder nobody waits there any
+    more, so a sequential run fails after ``timeout`` seconds, not that per item.
     """
     rendezvous_dir, x = task
-    Path(rendezvous_dir, str(os.getpid())).touch()
     wait_at_gate(rendezvous_dir)
-    deadline = time.monotonic() + (0 if rendezvous_dir in _waited_alone_in else timeout)
-    met = len(os.listdir(rendezvous_dir)) >= peers
-    while not met and time.monotonic() < deadline:
-        time.sleep(0.005)
-        met = len(os.listdir(rendezvous_dir)) >= peers
-    if not met:
-        _waited_alone_in.add(rendezvous_dir)
+    met = meet(rendezvous_dir, str(os.getpid()), peers, timeout)
     return x * x, os.getpid(), met
 
 

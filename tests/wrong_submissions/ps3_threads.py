@@ -716,4 +716,35 @@ def thread_map(func, items, workers=4):
 """},
         "loses": {"test_thread_map_visible": 2, "test_thread_map_hidden": 2},
     },
+    # One sentinel in all, not one per thread: the first thread to take it stops, the others wait
+    # for a task that never comes, and thread_map waits for them (a deadlock, in every test cell).
+    "thread_map_one_sentinel": {
+        "cells": {"thread_map": """
+def thread_map(func, items, workers=4):
+    items = list(items)
+    tasks = queue.Queue()
+    for task in enumerate(items):
+        tasks.put(task)
+    tasks.put(None)
+    results, errors = [None] * len(items), {}
+
+    def work():
+        while (task := tasks.get()) is not None:
+            index, item = task
+            try:
+                results[index] = func(item)
+            except Exception as error:
+                errors[index] = error
+
+    threads = [threading.Thread(target=work) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[min(errors)]
+    return results
+"""},
+        "loses": {"test_thread_map_visible": 2, "test_thread_map_hidden": 2},
+    },
 }
