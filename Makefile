@@ -29,6 +29,7 @@ help:
 	@echo "make lab        start JupyterLab with the nbgrader extensions"
 	@echo "make test       run every test (notebooks, grading pipeline, modules)"
 	@echo "make test-fast  the quick tier for the edit loop: modules, scan, release and lock checks"
+	@echo "make test-python PY=3.14  the tests on CPython 3.14 or 3.15 in a Debian sid chroot (root)"
 	@echo "make release    regenerate release/ from source/ with nbgrader"
 	@echo "make grade      autograde submitted/, write feedback and grades.csv"
 	@echo "make gil-lab    run the full GIL experiment into build/gil-lab/"
@@ -68,6 +69,13 @@ test: $(STAMP)
 # No notebook, kernel or grader: under two minutes.
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n auto -m "not slow" $(PYTEST_ARGS)
+
+# The tests on a Python this machine lacks, from Debian unstable in a chroot (.ci/pythons says how).
+# PYTEST_ARGS as for `make test`, e.g. PYTEST_ARGS='-m "not slow"' or PYTEST_ARGS=tests/test_notebooks.py.
+.PHONY: test-python
+test-python:
+	@test -n "$(PY)" || { echo 'make test-python PY=3.14 [PYTEST_ARGS=...]: which Python?' >&2; exit 2; }
+	.ci/pythons $(PY) -n auto --dist loadgroup $(PYTEST_ARGS)
 
 release: $(STAMP)
 	$(BIN)/python -m coursetools.release
