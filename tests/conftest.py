@@ -25,6 +25,11 @@ LESSONS = sorted((COURSE_ROOT / "course").glob("[0-9][0-9]_*.ipynb"))
 ASSIGNMENTS = assignments(COURSE_ROOT)
 SOURCE_NOTEBOOKS = sorted((COURSE_ROOT / "source").glob("*/*.ipynb"))
 
+REFERENCE_PYTHON = (3, 11)
+"""The CPython whose outputs the lessons commit (the machine's python3.11): nbval compares them only
+there (test_lesson_outputs.py); on any other Python, test_notebooks.py runs every start method instead."""
+ON_REFERENCE_PYTHON = sys.version_info[:2] == REFERENCE_PYTHON
+
 
 one_grader = pytest.mark.xdist_group("grading")
 """Tests that run `make grade` (a hint for ``--dist loadgroup``; correctness never depends on it, since
