@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import re
 import signal
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -96,7 +97,9 @@ def test_spawn_child_cannot_import_a_function_from_main(tmp_path, monkeypatch):
         with pytest.raises(BrokenProcessPool):
             future.result(timeout=60)
     last_line = log.read_text().splitlines()[-1]
-    assert last_line.startswith("AttributeError: Can't get attribute 'made_in_main'"), last_line
+    # pickle's own wording up to 3.13; from 3.14 it lets the module's AttributeError through.
+    assert re.match(r"AttributeError: (Can't get attribute 'made_in_main'"
+                    r"|module '__main__' has no attribute 'made_in_main')", last_line), last_line
 
 
 def test_spawn_child_imports_a_function_from_the_module():
