@@ -76,7 +76,7 @@ def execute(
     unless ``allow_errors``.  Processes the notebook left running are
     reported in ``leftover`` (after ``grace_seconds`` to exit) and killed.
     ``guarded``: run it as autograding does, with the integrity checks
-    (:mod:`coursetools.integrity`); their findings go to ``integrity``.
+    (:mod:`coursetools.grading.integrity`); their findings go to ``integrity``.
     """
     path = Path(path).resolve()
     nb = nbformat.read(path, as_version=4)
@@ -88,7 +88,7 @@ def execute(
     start = time.perf_counter()
     try:
         if guarded:
-            from .integrity import GuardedExecute
+            from .grading.integrity.guard import GuardedExecute
 
             guard = GuardedExecute(timeout=timeout, kernel_name="python3", kernel_env=env)
             nb, _ = guard.preprocess(nb, resources)

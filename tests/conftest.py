@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from coursetools import COURSE_ROOT
-from coursetools.autograde import copy_course
+from coursetools.course import copy_course
 from coursetools.release import assignments
 
 # Lesson worker modules are imported by plain name, as the notebooks beside them do.
@@ -62,10 +62,10 @@ def grading_lock(tmp_path_factory):
 
 def run_make_grade(root: Path, *args: str, timeout: float = 600, env: dict[str, str] | None = None,
                    ) -> subprocess.CompletedProcess:
-    """``python -m coursetools.grade --course-root root *args`` (what `make grade` runs).  Callers hold
+    """``python -m coursetools.grading --course-root root *args`` (what `make grade` runs).  Callers hold
     the grading lock (fixture ``grading_lock``)."""
     assert _HELD, "run `make grade` inside `with grading_lock():`"
-    return subprocess.run([sys.executable, "-m", "coursetools.grade", "--course-root", str(root), *args],
+    return subprocess.run([sys.executable, "-m", "coursetools.grading", "--course-root", str(root), *args],
                           capture_output=True, text=True, timeout=timeout, env=env)
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import nbformat
 
-from coursetools.autograde import notebooks_in
+from coursetools.course import notebooks_in
 
 HERE = Path(__file__).resolve().parent
 WRONG_DIR = HERE / "wrong_submissions"
@@ -86,7 +86,8 @@ def gaming_class(root: Path, assignment: str, table: dict[str, dict]) -> dict[st
 
 def main(argv: list[str]) -> int:
     sys.path.insert(0, str(HERE.parent))
-    from coursetools.autograde import copy_course, grade_class
+    from coursetools.bench.baseline import grade_class_with_plain_nbgrader
+    from coursetools.course import copy_course
     from coursetools.release import generate
 
     options = [a for a in argv if a.startswith("--")]
@@ -98,7 +99,7 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         root = copy_course(Path(tmp) / "course")
         generate(assignment, root)
-        scores = grade_class(root, assignment, gaming_class(root, assignment, table), options=options)
+        scores = grade_class_with_plain_nbgrader(root, assignment, gaming_class(root, assignment, table), options=options)
         for name, spec in table.items():
             cells = [c for c in scores[f"game-{name}"] if not c.manual]
             earned = sum(c.score for c in cells)

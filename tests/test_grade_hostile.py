@@ -1,9 +1,9 @@
-"""Broken and hostile submissions, graded through `make grade`'s module (coursetools.grade).
+"""Broken and hostile submissions, graded through `make grade`'s module (coursetools.grading).
 
 A tiny fixture course (tests/grading_fixtures/course.py, one notebook worth 4
 points, a 5 s per-cell timeout) gets a class of honest students and of
 submissions that hang, exit, kill, flood, snoop or cheat.  The whole class is
-graded in one `python -m coursetools.grade` run in the sandbox (when this
+graded in one `python -m coursetools.grading` run in the sandbox (when this
 machine allows it: Linux, root, util-linux `unshare`) and a smaller class in
 one run without it (`--no-sandbox`, the fallback path).  For each run:
 grading ends within a bound, every student has a row in grades.csv, honest
@@ -27,8 +27,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from coursetools import sandbox as sb
-from coursetools.autograde import scores
+from coursetools.course import scores
+from coursetools.grading import sandbox as sb
 from conftest import one_grader, run_make_grade
 from grading_fixtures.course import (ASSIGNMENT, FULL_MARKS, SLEEP_MARKS, Hostile, add_submission, blank,
                                      hostile_class, make_course, remove_submission)
@@ -45,7 +45,7 @@ FALLBACK_CLASS = ("loop", "sigint", "queue_get", "pool_open", "os_exit", "kill_p
 
 @dataclass
 class Run:
-    """One `python -m coursetools.grade` run and what it left."""
+    """One `python -m coursetools.grading` run and what it left."""
 
     root: Path
     code: int

@@ -1,4 +1,4 @@
-"""Bad input to `make grade` (coursetools.grade): one clear line, and the rest of the class is graded."""
+"""Bad input to `make grade` (coursetools.grading): one clear line, and the rest of the class is graded."""
 from __future__ import annotations
 
 import csv
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from coursetools.autograde import scores
+from coursetools.course import scores
 from conftest import one_grader, run_make_grade
 from grading_fixtures.course import ASSIGNMENT, FULL_MARKS, add_submission, hostile_class, make_course
 

@@ -1,4 +1,4 @@
-"""The grading pipeline on the real problem sets, through `make grade` (coursetools.grade).
+"""The grading pipeline on the real problem sets, through `make grade` (coursetools.grading).
 
 For every problem set in source/ (new sets need no new test), in a temporary
 copy of the course, nbgrader generates the student version and `make grade`
@@ -26,7 +26,8 @@ import pytest
 from nbgrader.api import MissingEntry
 from nbgrader.validator import Validator
 
-from coursetools.autograde import CellScore, copy_course, grade_class, scores, submit
+from coursetools.bench.baseline import grade_class_with_plain_nbgrader
+from coursetools.course import CellScore, copy_course, scores, submit
 from coursetools.release import course_config, generate
 
 from conftest import ASSIGNMENTS, one_grader, run_make_grade, shared_dir
@@ -166,7 +167,7 @@ def test_plain_nbgrader_applies_the_integrity_checks(tmp_path, scan):
     table = {n: gaming_submissions(assignment)[n] for n in names}
     class_ = {"solution": notebooks_in(root / "source" / assignment), **gaming_class(root, assignment, table)}
     options = [] if scan else ["--GuardedExecute.static_scan=False"]
-    graded = grade_class(root, assignment, class_, options=options)
+    graded = grade_class_with_plain_nbgrader(root, assignment, class_, options=options)
     solution = [c for c in graded["solution"] if not c.manual]
     assert all(c.score == c.max_score for c in solution), [(c.grade_id, c.score) for c in solution]
     for name in names:

@@ -1,4 +1,4 @@
-"""The grading integrity checks of coursetools.integrity: the static scan, the runtime guard, strict scoring.
+"""The grading integrity checks of coursetools.grading.integrity: the static scan, the runtime guard, strict scoring.
 
 The static scan is tested on snippets (fast, no kernel).  The runtime checks
 are tested with the scan switched off, each attack in a real kernel, so that
@@ -16,7 +16,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from coursetools.integrity import ERROR_NAME, GuardedExecute, Instructor, scan, scan_source
+from coursetools.grading.integrity.guard import ERROR_NAME, GuardedExecute
+from coursetools.grading.integrity.scan import Instructor, scan, scan_source
 from coursetools.startmethod import kernel_env
 
 # --- notebooks in nbgrader's shape -------------------------------------------------------------

@@ -21,7 +21,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from coursetools import COURSE_ROOT
-from coursetools.autograde import submit
+from coursetools.course import submit
 from coursetools.release import generate
 
 ASSIGNMENT = "fx"

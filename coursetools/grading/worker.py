@@ -1,6 +1,6 @@
 """A long-lived grading worker: autogrades submissions with nbgrader's Python API.
 
-``python -m coursetools.grade`` starts one worker per core.  A worker imports
+``python -m coursetools.grading`` starts one worker per core.  A worker imports
 nbgrader once and then reads tasks, one JSON line each, on stdin; it grades
 up to one task per thread at once (each thread with its own sandbox user,
 so every process can be traced back to its submission).  For every task it
@@ -12,7 +12,7 @@ nothing a kernel prints can corrupt the answers).  The parent alone copies
 the results into the real gradebook, ``autograded/`` and ``feedback/``.
 
 Every kernel is started through :class:`SandboxKernelManager` (the sandbox of
-:mod:`coursetools.sandbox`), and :class:`GradingExecute` replaces nbgrader's
+:mod:`coursetools.grading.sandbox`), and :class:`GradingExecute` replaces nbgrader's
 ``Execute``: a cell that ignores the interrupt sent at its timeout gets its
 kernel killed after ``interrupt_grace`` seconds (nbgrader would wait for a
 timeout on every later cell), and every process the notebook started is
@@ -22,12 +22,10 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import json
 import logging
 import os
 import queue
 import shutil
-import stat
 import subprocess
 import sys
 import threading
@@ -50,12 +48,13 @@ from nbgrader.utils import capture_log, temp_attrs
 from traitlets import Enum, Float
 from traitlets.config import Config
 
+from .. import startmethod
+from ..release import course_config
+from . import protocol
 from . import sandbox as sb
-from . import startmethod
-from .integrity import GuardedExecute
-from .release import course_config
+from .files import copy_files, sanitize
+from .integrity.guard import GuardedExecute
 
-IGNORED = (".ipynb_checkpoints", "__pycache__", "*.pyc")
 GRADER_MARK = "GRADER:"
 """Prefix of the worker's own log lines, read back by :func:`classify`."""
 
@@ -114,19 +113,6 @@ class TaskContext:
             self.notes.append(f"{len(survivors)} process(es) could not be killed")
         if cwd:
             sanitize(Path(cwd))
-
-
-def sanitize(folder: Path) -> None:
-    """Leave only plain files and folders (no symlinks, fifos, hard links) in ``folder``."""
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
-        for name in dirnames + filenames:
-            path = os.path.join(dirpath, name)
-            st = os.lstat(path)
-            if stat.S_ISDIR(st.st_mode):
-                os.chmod(path, 0o700)
-                continue
-            if not stat.S_ISREG(st.st_mode) or st.st_nlink > 1:
-                os.unlink(path)
 
 
 _LOCAL = threading.local()
@@ -277,30 +263,9 @@ def autograde_preprocessors(config: Config) -> list:
     """Autograde's preprocessors with Execute (or the course's GuardedExecute) replaced by GradingExecute."""
     configured = config.Autograde.get("autograde_preprocessors")
     default = Autograde.class_traits()["autograde_preprocessors"].default()
-    replaced = (Execute, GuardedExecute, "nbgrader.preprocessors.Execute", "coursetools.integrity.GuardedExecute")
+    replaced = (Execute, GuardedExecute, "nbgrader.preprocessors.Execute",
+                "coursetools.grading.integrity.guard.GuardedExecute")
     return [GradingExecute if p in replaced else p for p in (configured or default)]
-
-
-def copy_files(src: Path, dest: Path, max_bytes: int | None = None) -> list[str]:
-    """Copy the plain files of ``src`` into ``dest``; return what was skipped."""
-    skipped = []
-    for dirpath, dirnames, filenames in os.walk(src, followlinks=False):
-        dirnames[:] = [d for d in dirnames if d not in IGNORED and not os.path.islink(os.path.join(dirpath, d))]
-        rel = Path(dirpath).relative_to(src)
-        (dest / rel).mkdir(parents=True, exist_ok=True)
-        for name in filenames:
-            path = Path(dirpath) / name
-            st = os.lstat(path)
-            if name.endswith(".pyc") or not stat.S_ISREG(st.st_mode):
-                if not name.endswith(".pyc"):
-                    skipped.append(str(rel / name))
-                continue
-            if max_bytes is not None and st.st_size > max_bytes:
-                skipped.append(f"{rel / name} ({st.st_size} bytes)")
-                continue
-            shutil.copyfile(path, dest / rel / name, follow_symlinks=False)
-            os.chmod(dest / rel / name, stat.S_IMODE(st.st_mode) & 0o755 | 0o400)
-    return skipped
 
 
 class Worker:
@@ -391,7 +356,7 @@ class Worker:
     def serve(self, tasks: queue.Queue, answer: Callable[[dict], None], index: int) -> None:
         """One grading thread: its own sandbox user and logger, one submission at a time."""
         uid = self.uids[index]
-        logger = logging.getLogger(f"coursetools.grade_worker.{index}")
+        logger = logging.getLogger(f"coursetools.grading.worker.{index}")
         logger.setLevel(logging.INFO)
         logger.propagate = False
         while True:
@@ -429,7 +394,7 @@ def _setenv_for_good(**values: str) -> Iterator[None]:
 
 def main() -> int:
     """Serve tasks from stdin until it closes (see the module docstring)."""
-    answers = os.fdopen(os.dup(1), "w", buffering=1)
+    answers = os.fdopen(os.dup(1), "wb", buffering=0)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.umask(0o077)
@@ -439,7 +404,7 @@ def main() -> int:
     # submissions graded at once fails with KeyError.  This process only autogrades: set it for good.
     os.environ["NBGRADER_EXECUTION"] = "autograde"
     nbgrader_utils.setenv = _setenv_for_good
-    init = json.loads(sys.stdin.readline())
+    init = protocol.decode(sys.stdin.readline())
     worker = Worker(init)
     if len(worker.uids) == 1:
         sb.become_subreaper()  # orphans of the one submission come back here to be killed
@@ -447,7 +412,7 @@ def main() -> int:
 
     def answer(message: dict) -> None:
         with lock:
-            answers.write(json.dumps(message) + "\n")
+            answers.write(protocol.encode(message))
 
     tasks: queue.Queue = queue.Queue()
     threads = [threading.Thread(target=worker.serve, args=(tasks, answer, i), daemon=True)
@@ -457,7 +422,7 @@ def main() -> int:
     answer({"ready": True})
     for line in sys.stdin:
         if line.strip():
-            tasks.put(json.loads(line))
+            tasks.put(protocol.decode(line))
     for _ in threads:
         tasks.put(None)
     for thread in threads:

@@ -39,6 +39,8 @@ from pathlib import Path
 import psutil
 
 EXEC_SCRIPT = Path(__file__).resolve().parent / "_sandbox_exec.py"
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+"""The ``coursetools`` package: kernels import it (the GIL lab), and the sandbox runs EXEC_SCRIPT from it."""
 TOKEN_VAR = "COURSE_GRADE_TOKEN"
 UID_BASE = 61000
 """First uid tried for the sandbox users (one per worker; uids with an
@@ -145,7 +147,7 @@ def fallback_nproc(margin: int) -> int | None:
 def expose_targets() -> list[str]:
     """Directories the kernel's interpreter needs (made reachable for the sandbox user)."""
     targets = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable)),
-               str(Path(__file__).resolve().parent)}
+               str(PACKAGE_DIR)}
     cwd = os.getcwd()
     targets.update(p for p in sys.path if p and os.path.isabs(p) and p != cwd and os.path.isdir(p))
     return sorted(targets)

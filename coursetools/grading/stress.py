@@ -7,8 +7,8 @@ course.  With ``--busy``, CPU-burning processes keep all but one core busy
 meanwhile, as on a loaded grading machine.  Prints one line per assignment
 and method::
 
-    python -m coursetools.grading_stress --runs 20 --busy
-    python -m coursetools.grading_stress --runs 3 --methods spawn ps2_ipc
+    python -m coursetools.grading.stress --runs 20 --busy
+    python -m coursetools.grading.stress --runs 3 --methods spawn ps2_ipc
 
 and exits non-zero if any run lost a point (the lost cells are listed).
 """
@@ -27,9 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from . import COURSE_ROOT, START_METHODS
-from .autograde import copy_course, grade_class, notebooks_of
-from .release import NbgraderError, assignments
+from .. import COURSE_ROOT, START_METHODS
+from ..bench.baseline import grade_class_with_plain_nbgrader
+from ..course import copy_course, notebooks_of
+from ..release import NbgraderError, assignments
 
 BURN = "while True:\n    pass\n"
 
@@ -78,7 +79,7 @@ def stress(assignment: str, method: str, runs: int, root: Path = COURSE_ROOT,
     class_ = {f"run{number:02d}": solution for number in range(1, runs + 1)}
     start = time.perf_counter()
     try:
-        scores = grade_class(course, assignment, class_, method)
+        scores = grade_class_with_plain_nbgrader(course, assignment, class_, method)
     except (NbgraderError, OSError, subprocess.SubprocessError) as error:
         outcome.error = str(error)
         scores = {}
@@ -98,7 +99,7 @@ def stress(assignment: str, method: str, runs: int, root: Path = COURSE_ROOT,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m coursetools.grading_stress",
+    parser = argparse.ArgumentParser(prog="python -m coursetools.grading.stress",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("assignments", nargs="*", help="default: every folder in source/")
     parser.add_argument("--runs", type=int, default=20, help="gradings per assignment and method (20)")

@@ -1,24 +1,18 @@
-"""Autograde submissions with plain nbgrader in a course folder, read scores.
+"""The course folder as the tests and the tools see it: copies, submissions, scores.
 
-The grading-pipeline tests use this on a temporary copy of the course: the
-solutions must earn full marks, the blank student versions zero, and each
-plausible wrong submission must lose exactly the points it should.  (The TA's
-``make grade`` is :mod:`coursetools.grade`, which adds a sandbox and workers.)
+The repository root is an nbgrader course directory; these helpers work on it
+or on a temporary copy of it.
 """
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook
 
-from . import COURSE_ROOT, put_environment_scripts_on_path
-from .release import NbgraderError, assignments, generate
-from .startmethod import kernel_env
+from . import COURSE_ROOT
 
 COPIED = ("nbgrader_config.py", "source")
 
@@ -68,18 +62,6 @@ def submit(root: Path, assignment: str, student: str, notebooks: dict[str, nbfor
     return folder
 
 
-def autograde(root: Path, assignment: str, method: str | None = None, timeout: float = 1800,
-              options: list[str] | None = None) -> None:
-    """Run ``nbgrader autograde`` on every submission of ``assignment`` (``options``: more arguments)."""
-    put_environment_scripts_on_path()
-    command = [sys.executable, "-m", "nbgrader", "autograde", assignment, "--force", *(options or [])]
-    done = subprocess.run(command, cwd=root, env=kernel_env(method), capture_output=True,
-                          text=True, timeout=timeout)
-    if done.returncode != 0:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise NbgraderError(f"nbgrader autograde {assignment} exited {done.returncode}: {tail[0]}")
-
-
 def scores(root: Path, assignment: str, student: str) -> list[CellScore]:
     """Every graded cell's score for one student's autograded submission."""
     found = []
@@ -90,21 +72,3 @@ def scores(root: Path, assignment: str, student: str) -> list[CellScore]:
                 manual = grade.auto_score is None
                 found.append(CellScore(nb.name, grade.name, grade.score, grade.max_score, manual))
     return found
-
-
-def grade_class(
-    root: Path,
-    assignment: str,
-    submissions: dict[str, dict[str, nbformat.NotebookNode]],
-    method: str | None = None,
-    options: list[str] | None = None,
-) -> dict[str, list[CellScore]]:
-    """Generate ``assignment`` in ``root``, submit, autograde; scores by student."""
-    generate(assignment, root)
-    for student, notebooks in submissions.items():
-        submit(root, assignment, student, notebooks)
-    autograde(root, assignment, method, options=options)
-    return {student: scores(root, assignment, student) for student in submissions}
-
-
-__all__ = ["CellScore", "copy_course", "notebooks_in", "notebooks_of", "submit", "autograde", "scores", "grade_class", "assignments"]

@@ -1,4 +1,4 @@
-"""The in-kernel half of the grading integrity check (see :mod:`coursetools.integrity`).
+"""The in-kernel half of the grading integrity check (see :mod:`coursetools.grading.integrity`).
 
 The grader sends this file's source into the student's kernel before the first
 cell runs, as a private module registered in ``sys.modules`` under a name that

@@ -1,0 +1,99 @@
+"""Export: ``grades.csv`` at the course root, and the course's files given back to its owner."""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import warnings
+from pathlib import Path
+
+from nbgrader.api import Gradebook
+from sqlalchemy.exc import SAWarning
+
+from .gradebook import db_url
+from .submission import ATTENTION, Outcome
+
+CSV_FIELDS = ["assignment", "student", "score", "max_score", "status", "reason"]
+
+
+def submitted_pairs(root: Path) -> set[tuple[str, str]]:
+    """(assignment, student) of every folder in ``submitted/``."""
+    found = set()
+    folder = root / "submitted"
+    if folder.is_dir():
+        for student in folder.iterdir():
+            if student.is_dir() and not student.name.startswith("."):
+                found.update((a.name, student.name) for a in student.iterdir()
+                             if a.is_dir() and not a.name.startswith("."))
+    return found
+
+
+def export_csv(root: Path, outcomes: list[Outcome]) -> Path:
+    """``grades.csv``: a row per student per assignment, from the gradebook, ``submitted/`` and this run.
+
+    A submission that could not be graded has score 0, status NEEDS ATTENTION
+    and the reason (its previous grade, if any, stays in the gradebook and is
+    named); one in ``submitted/`` but never graded says so.
+    """
+    submitted = submitted_pairs(root)
+    latest = {(o.job.assignment, o.job.student): o for o in outcomes}
+    recorded: dict[tuple[str, str], dict] = {}
+    maxima: dict[str, float] = {}
+    students = {s for _, s in submitted} | {s for _, s in latest}
+    if (root / "gradebook.db").exists():
+        with warnings.catch_warnings(), Gradebook(db_url(root)) as gb:
+            warnings.simplefilter("ignore", SAWarning)
+            students |= {s.id for s in gb.students}
+            for assignment in gb.assignments:
+                maxima[assignment.name] = assignment.max_score
+                for sub in assignment.submissions:
+                    penalty = sub.late_submission_penalty or 0.0
+                    recorded[(assignment.name, sub.student.id)] = {
+                        "score": max(0.0, sub.score - penalty),
+                        "status": "graded (needs manual grading)" if sub.needs_manual_grade else "graded",
+                        "reason": f"late penalty {penalty:g}" if penalty else ""}
+    assignments = set(maxima) | {a for a, _ in submitted} | {a for a, _ in latest}
+    rows = []
+    for assignment in sorted(assignments):
+        for student in sorted(students):
+            key = (assignment, student)
+            row = {"assignment": assignment, "student": student, "score": 0.0,
+                   "max_score": maxima.get(assignment, ""), "status": "not submitted", "reason": ""}
+            row.update(recorded.get(key, {}))
+            outcome = latest.get(key)
+            if outcome is not None and not outcome.graded:
+                kept = f"; previous grade {row['score']:g} kept in the gradebook" if key in recorded else ""
+                row.update(score=0.0, status=ATTENTION, reason=outcome.reason + kept)
+            elif outcome is not None and outcome.attention:
+                row.update(status=ATTENTION, reason=outcome.why())
+            elif key not in recorded and key in submitted:
+                row.update(status=ATTENTION, reason="submitted but not graded yet")
+            rows.append(row)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, CSV_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        for name in ("score", "max_score"):
+            if isinstance(row[name], float):
+                row[name] = f"{row[name]:g}"
+        writer.writerow(row)
+    path = root / "grades.csv"
+    tmp = path.with_name(".grades.csv.tmp")
+    tmp.write_text(buffer.getvalue())
+    tmp.replace(path)
+    return path
+
+
+def give_back(root: Path) -> None:
+    """Run as root (for the sandbox), leave what grading wrote to the course folder's owner."""
+    owner = root.stat()
+    if os.geteuid() != 0 or owner.st_uid == 0:
+        return
+    paths = [root / "gradebook.db", root / "grades.csv"]
+    for kind in ("autograded", "feedback"):
+        if (root / kind).is_dir():
+            paths.append(root / kind)
+            paths.extend((root / kind).rglob("*"))
+    for path in paths:
+        if path.exists() and not path.is_symlink():
+            os.chown(path, owner.st_uid, owner.st_gid)

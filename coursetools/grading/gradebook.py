@@ -1,0 +1,114 @@
+"""The gradebook writer: only the main grading process writes the real gradebook and folders."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sqlite3
+import uuid
+import warnings
+from pathlib import Path
+
+from nbgrader.api import Gradebook
+from nbgrader.apps import NbGraderAPI
+from sqlalchemy.exc import SAWarning
+
+from ..release import course_config
+from .discovery import source_assignments
+from .files import copy_files
+from .submission import Outcome
+
+MAX_COPIED_FILE = 16 * 2**20
+"""Files a submission wrote that are larger than this are not copied to autograded/."""
+
+
+def db_url(root: Path) -> str:
+    return f"sqlite:///{root / 'gradebook.db'}"
+
+
+def prepare_gradebook(root: Path, names: list[str], workspace: Path) -> dict[str, str]:
+    """Add missing assignments to the gradebook from ``source/``; return errors by assignment.
+
+    ``nbgrader generate_assignment`` records the notebooks and graded cells;
+    its student version is written into ``workspace``, never ``release/``.
+    """
+    errors = {}
+    with Gradebook(db_url(root)) as gb:
+        present = {a.name: {n.name for n in a.notebooks} for a in gb.assignments}
+    known = source_assignments(root)
+    for name in names:
+        if present.get(name) == set(known[name]):
+            continue
+        config = course_config(root)
+        config.CourseDirectory.release_directory = str(workspace / "release")
+        result = NbGraderAPI(config=config).generate_assignment(name, force=True, create=True)
+        if not result["success"]:
+            errors[name] = "could not add the assignment to the gradebook: " + last_error(result)
+    return errors
+
+
+GENERIC = ("Please see the", "There was an error processing", "Removing failed")
+
+
+def last_error(result: dict) -> str:
+    """The most telling error line of an nbgrader result: an exception, else a log error."""
+    text = (result.get("log") or "") + "\n" + (result.get("error") or "")
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not any(g in line for g in GENERIC)]
+    for line in reversed(lines):
+        if re.match(r"[\w.]*(Error|Exception|Exit)\b.*", line):
+            return line
+    for line in reversed(lines):
+        if "rror" in line:
+            return line
+    return lines[-1] if lines else "unknown nbgrader error"
+
+
+def snapshot(root: Path, dest: Path) -> None:
+    """A consistent copy of the gradebook (SQLite's backup API)."""
+    source = sqlite3.connect(root / "gradebook.db")
+    target = sqlite3.connect(dest)
+    with target:
+        source.backup(target)
+    source.close()
+    target.close()
+    os.chmod(dest, 0o600)
+
+
+def merge(gb: Gradebook, outcome: Outcome, root: Path) -> str:
+    """Copy one graded submission into the real gradebook and folders; return its score text."""
+    job, course = outcome.job, outcome.folder / "course"
+    with warnings.catch_warnings(), Gradebook(f"sqlite:///{course / 'gradebook.db'}") as private:
+        warnings.simplefilter("ignore", SAWarning)  # nbgrader's own, harmless
+        mine = private.find_submission(job.assignment, job.student)
+        gb.update_or_create_student(job.student)
+        real = gb.update_or_create_submission(job.assignment, job.student)
+        real.timestamp = mine.timestamp
+        for notebook in mine.notebooks:
+            target = gb.find_submission_notebook(notebook.name, job.assignment, job.student)
+            target.late_submission_penalty = notebook.late_submission_penalty
+            for grade in notebook.grades:
+                into = gb.find_grade(grade.name, notebook.name, job.assignment, job.student)
+                score = grade.auto_score
+                if score is not None:  # never more than the real gradebook allows
+                    score = min(max(float(score), 0.0), float(into.max_score))
+                into.auto_score = score
+                into.needs_manual_grade = bool(grade.needs_manual_grade or into.manual_score is not None)
+            for comment in notebook.comments:
+                gb.find_comment(comment.name, notebook.name, job.assignment, job.student).auto_comment = \
+                    comment.auto_comment
+        gb.db.commit()
+    for kind in ("autograded", "feedback"):
+        src = course / kind / job.student / job.assignment
+        if not src.is_dir():
+            continue
+        dest = root / kind / job.student / job.assignment
+        staging = dest.parent / f".{job.assignment}.grading-{uuid.uuid4().hex[:8]}"
+        skipped = copy_files(src, staging, MAX_COPIED_FILE)
+        if dest.exists():
+            shutil.rmtree(dest)
+        staging.rename(dest)
+        if skipped and kind == "autograded":
+            outcome.notes.append(f"not copied to autograded/: {', '.join(skipped[:3])}"
+                                 + (" ..." if len(skipped) > 3 else ""))
+    submission = gb.find_submission(job.assignment, job.student)
+    return f"{submission.score:g}/{submission.max_score:g}"
