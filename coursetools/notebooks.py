@@ -20,7 +20,7 @@ import nbformat
 import psutil
 from nbclient import NotebookClient
 
-from .startmethod import kernel_env
+from .startmethod import start_method_env
 
 RUN_MARKER = "COURSE_NOTEBOOK_RUN"
 
@@ -81,7 +81,7 @@ def execute(
     path = Path(path).resolve()
     nb = nbformat.read(path, as_version=4)
     token = uuid.uuid4().hex
-    env = kernel_env(method)
+    env = start_method_env(method)
     env[RUN_MARKER] = token
     resources = {"metadata": {"path": str(path.parent)}}
     reasons: list[str] = []
@@ -90,7 +90,7 @@ def execute(
         if guarded:
             from .grading.integrity.guard import GuardedExecute
 
-            guard = GuardedExecute(timeout=timeout, kernel_name="python3", kernel_env=env)
+            guard = GuardedExecute(timeout=timeout, kernel_name="python3", kernel_launch_env=env)
             nb, _ = guard.preprocess(nb, resources)
             reasons = guard.reasons
         else:

@@ -16,7 +16,7 @@ import nbformat
 from .. import put_environment_scripts_on_path
 from ..course import CellScore, scores, submit
 from ..release import NbgraderError, generate
-from ..startmethod import kernel_env
+from ..startmethod import start_method_env
 
 
 def autograde_with_plain_nbgrader(root: Path, assignment: str, method: str | None = None, timeout: float = 1800,
@@ -24,7 +24,7 @@ def autograde_with_plain_nbgrader(root: Path, assignment: str, method: str | Non
     """Run ``nbgrader autograde`` on every submission of ``assignment`` (``options``: more arguments)."""
     put_environment_scripts_on_path()
     command = [sys.executable, "-m", "nbgrader", "autograde", assignment, "--force", *(options or [])]
-    done = subprocess.run(command, cwd=root, env=kernel_env(method), capture_output=True,
+    done = subprocess.run(command, cwd=root, env=start_method_env(method), capture_output=True,
                           text=True, timeout=timeout)
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]

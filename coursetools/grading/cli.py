@@ -1,4 +1,4 @@
-"""Grade the class: autograde submitted/, write feedback and grades.csv (`make grade` runs `python -m coursetools.grading`)."""
+"""Grade the class: autograde submitted/, write feedback and grades.csv (`make grade`)."""
 from __future__ import annotations
 
 import argparse
@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from .. import COURSE_ROOT, put_environment_scripts_on_path
 from . import sandbox as sb
 from .discovery import GradeError, find_jobs, source_assignments
-from .export import export_csv, give_back
+from .export import export_csv, return_files_to_course_owner
 from .scheduler import grade
 
 DEFAULT_TIMEOUT = 600
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         sb.sweep(root_pid=os.getpid())
     path = export_csv(root, outcomes)
-    give_back(root)
+    return_files_to_course_owner(root)
     attention = [o for o in outcomes if o.attention]
     graded = sum(o.graded for o in outcomes)
     slowest = max(outcomes, key=lambda o: o.seconds)

@@ -36,7 +36,7 @@ def find_jobs(root: Path, assignments: list[str] | None, students: list[str] | N
             for folder in sorted(p for p in student_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
                 if assignments and folder.name not in assignments:
                     continue
-                jobs.append(check(Job(folder.name, student_dir.name, folder), known))
+                jobs.append(mark_ungradable(Job(folder.name, student_dir.name, folder), known))
     if not jobs:
         what = " ".join(filter(None, [f"for {', '.join(assignments)}" if assignments else "",
                                       f"by {', '.join(students)}" if students else ""]))
@@ -45,7 +45,7 @@ def find_jobs(root: Path, assignments: list[str] | None, students: list[str] | N
     return jobs
 
 
-def check(job: Job, known: dict[str, list[str]]) -> Job:
+def mark_ungradable(job: Job, known: dict[str, list[str]]) -> Job:
     """Mark a submission that cannot be graded (and notebooks it lacks)."""
     if job.assignment not in known:
         job.problem = f"unknown assignment: no folder source/{job.assignment}"

@@ -11,7 +11,7 @@ from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
 
 from .gradebook import db_url
-from .submission import ATTENTION, Outcome
+from .submission import ATTENTION, GradingOutcome
 
 CSV_FIELDS = ["assignment", "student", "score", "max_score", "status", "reason"]
 
@@ -28,7 +28,7 @@ def submitted_pairs(root: Path) -> set[tuple[str, str]]:
     return found
 
 
-def export_csv(root: Path, outcomes: list[Outcome]) -> Path:
+def export_csv(root: Path, outcomes: list[GradingOutcome]) -> Path:
     """``grades.csv``: a row per student per assignment, from the gradebook, ``submitted/`` and this run.
 
     A submission that could not be graded has score 0, status NEEDS ATTENTION
@@ -84,7 +84,7 @@ def export_csv(root: Path, outcomes: list[Outcome]) -> Path:
     return path
 
 
-def give_back(root: Path) -> None:
+def return_files_to_course_owner(root: Path) -> None:
     """Run as root (for the sandbox), leave what grading wrote to the course folder's owner."""
     owner = root.stat()
     if os.geteuid() != 0 or owner.st_uid == 0:

@@ -16,7 +16,7 @@ from sqlalchemy.exc import SAWarning
 from ..release import course_config
 from .discovery import source_assignments
 from .files import copy_files
-from .submission import Outcome
+from .submission import GradingOutcome
 
 MAX_COPIED_FILE = 16 * 2**20
 """Files a submission wrote that are larger than this are not copied to autograded/."""
@@ -74,27 +74,28 @@ def snapshot(root: Path, dest: Path) -> None:
     os.chmod(dest, 0o600)
 
 
-def merge(gb: Gradebook, outcome: Outcome, root: Path) -> str:
+def merge(gb: Gradebook, outcome: GradingOutcome, root: Path) -> str:
     """Copy one graded submission into the real gradebook and folders; return its score text."""
     job, course = outcome.job, outcome.folder / "course"
     with warnings.catch_warnings(), Gradebook(f"sqlite:///{course / 'gradebook.db'}") as private:
         warnings.simplefilter("ignore", SAWarning)  # nbgrader's own, harmless
-        mine = private.find_submission(job.assignment, job.student)
+        graded = private.find_submission(job.assignment, job.student)
         gb.update_or_create_student(job.student)
-        real = gb.update_or_create_submission(job.assignment, job.student)
-        real.timestamp = mine.timestamp
-        for notebook in mine.notebooks:
-            target = gb.find_submission_notebook(notebook.name, job.assignment, job.student)
-            target.late_submission_penalty = notebook.late_submission_penalty
-            for grade in notebook.grades:
-                into = gb.find_grade(grade.name, notebook.name, job.assignment, job.student)
-                score = grade.auto_score
+        recorded = gb.update_or_create_submission(job.assignment, job.student)
+        recorded.timestamp = graded.timestamp
+        for graded_notebook in graded.notebooks:
+            recorded_notebook = gb.find_submission_notebook(graded_notebook.name, job.assignment, job.student)
+            recorded_notebook.late_submission_penalty = graded_notebook.late_submission_penalty
+            for graded_cell in graded_notebook.grades:
+                recorded_cell = gb.find_grade(graded_cell.name, graded_notebook.name, job.assignment, job.student)
+                score = graded_cell.auto_score
                 if score is not None:  # never more than the real gradebook allows
-                    score = min(max(float(score), 0.0), float(into.max_score))
-                into.auto_score = score
-                into.needs_manual_grade = bool(grade.needs_manual_grade or into.manual_score is not None)
-            for comment in notebook.comments:
-                gb.find_comment(comment.name, notebook.name, job.assignment, job.student).auto_comment = \
+                    score = min(max(float(score), 0.0), float(recorded_cell.max_score))
+                recorded_cell.auto_score = score
+                recorded_cell.needs_manual_grade = bool(graded_cell.needs_manual_grade
+                                                        or recorded_cell.manual_score is not None)
+            for comment in graded_notebook.comments:
+                gb.find_comment(comment.name, graded_notebook.name, job.assignment, job.student).auto_comment = \
                     comment.auto_comment
         gb.db.commit()
     for kind in ("autograded", "feedback"):

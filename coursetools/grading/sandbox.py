@@ -252,7 +252,7 @@ def _has_account(uid: int) -> bool:
     return True
 
 
-def kernel_env(home: Path, tmpdir: str, token: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+def student_kernel_env(home: Path, tmpdir: str, token: str, extra: dict[str, str] | None = None) -> dict[str, str]:
     """A clean environment for a student kernel (nothing of the grader's but locale)."""
     env = {k: os.environ[k] for k in KEPT_ENV if k in os.environ}
     bindir = os.path.dirname(sys.executable)
@@ -394,6 +394,6 @@ def sweep(*, uid: int | None = None, token: str | None = None, root_pid: int | N
     return survivors
 
 
-__all__ = ["Limits", "Sandbox", "detect", "pick_uids", "release_uids", "kernel_env", "expose_targets",
+__all__ = ["Limits", "Sandbox", "detect", "pick_uids", "release_uids", "student_kernel_env", "expose_targets",
            "become_subreaper", "die_with_parent", "sweep", "kill_all", "reap_children", "processes_of_uid",
            "processes_marked", "TOKEN_VAR"]

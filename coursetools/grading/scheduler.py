@@ -31,7 +31,7 @@ from . import protocol
 from . import sandbox as sb
 from .gradebook import db_url, last_error, merge, prepare_gradebook, snapshot
 from .integrity.guard import MARK as INTEGRITY_MARK
-from .submission import ATTENTION, Job, Outcome
+from .submission import ATTENTION, Job, GradingOutcome
 from .worker import GRADER_MARK
 
 
@@ -61,8 +61,8 @@ def classify(result: dict) -> tuple[bool, str, list[str]]:
     return False, "nbgrader could not grade it: " + last_error(result), notes
 
 
-class Board:
-    """The jobs still to grade, shared by the slots (a job may come back to the queue)."""
+class SubmissionQueue:
+    """The jobs still to grade, shared by the feeders (a job may come back to the queue)."""
 
     def __init__(self) -> None:
         self.jobs: queue.Queue = queue.Queue()
@@ -93,7 +93,7 @@ class Board:
 
 
 @dataclass
-class Flight:
+class SentSubmission:
     """A submission sent to a worker and not answered yet."""
 
     job: Job
@@ -102,7 +102,7 @@ class Flight:
     started: float
 
 
-class Slot(threading.Thread):
+class WorkerFeeder(threading.Thread):
     """Feeds one worker process (up to ``len(uids)`` submissions at once); replaces it when it must die.
 
     A submission that outlives the timeout has its worker killed with every
@@ -112,16 +112,16 @@ class Slot(threading.Thread):
     (once).
     """
 
-    def __init__(self, index: int, uids: list[int | None], init: dict, board: Board, results: queue.Queue,
-                 workspace: Path, timeout: float, template: Path, root: Path) -> None:
-        super().__init__(name=f"grading-slot-{index}", daemon=True)
+    def __init__(self, index: int, uids: list[int | None], init: dict, submissions: SubmissionQueue,
+                 results: queue.Queue, workspace: Path, timeout: float, template: Path, root: Path) -> None:
+        super().__init__(name=f"grading-feeder-{index}", daemon=True)
         self.index, self.uids, self.init = index, uids, dict(init, uids=uids)
-        self.board, self.results = board, results
+        self.submissions, self.results = submissions, results
         self.workspace, self.timeout, self.template, self.root = workspace, timeout, template, root
         self.proc: subprocess.Popen | None = None
         self.buffer = b""
         self.count = 0
-        self.inflight: dict[int, Flight] = {}
+        self.awaiting: dict[int, SentSubmission] = {}
         self.abandoned = False
 
     def run(self) -> None:
@@ -130,15 +130,15 @@ class Slot(threading.Thread):
                 self.start_worker()
             except (OSError, RuntimeError):
                 pass  # tried again, and reported, when the first submission is sent
-            self.board.ready.wait()
+            self.submissions.ready.wait()
             while not self.abandoned:
                 self.fill()
-                if self.inflight:
+                if self.awaiting:
                     self.collect()
-                elif self.board.done:
+                elif self.submissions.done:
                     return
                 else:
-                    time.sleep(0.2)  # another slot may yet put a submission back
+                    time.sleep(0.2)  # another feeder may yet put a submission back
         finally:
             self.stop()
 
@@ -195,72 +195,72 @@ class Slot(threading.Thread):
 
     # -- scheduling
     def fill(self) -> None:
-        while len(self.inflight) < len(self.uids) and not self.abandoned:
-            job = self.board.take()
+        while len(self.awaiting) < len(self.uids) and not self.abandoned:
+            job = self.submissions.take()
             if job is None:
                 return
             self.count += 1
-            flight = Flight(job, uuid.uuid4().hex, self.workspace / f"s{self.index}" / f"t{self.count}",
+            sent = SentSubmission(job, uuid.uuid4().hex, self.workspace / f"s{self.index}" / f"t{self.count}",
                             time.monotonic())
             task = {"id": self.count, "assignment": job.assignment, "student": job.student,
                     "submission": str(job.path), "source": str(self.root / "source" / job.assignment),
-                    "template": str(self.template), "dir": str(flight.folder), "token": flight.token}
+                    "template": str(self.template), "dir": str(sent.folder), "token": sent.token}
             try:
                 if self.proc is None or self.proc.poll() is not None:
                     self.start_worker()
                 self.send(task)
             except (OSError, RuntimeError) as error:
-                self.finish(flight, Outcome(job, False, f"grading worker failed: {error}"))
+                self.finish(sent, GradingOutcome(job, False, f"grading worker failed: {error}"))
                 continue
-            self.inflight[self.count] = flight
+            self.awaiting[self.count] = sent
 
-    def finish(self, flight: Flight, outcome: Outcome) -> None:
-        outcome.seconds = time.monotonic() - flight.started
-        outcome.folder = flight.folder
+    def finish(self, sent: SentSubmission, outcome: GradingOutcome) -> None:
+        outcome.seconds = time.monotonic() - sent.started
+        outcome.folder = sent.folder
         self.results.put(outcome)
-        self.board.finish()
+        self.submissions.finish()
 
-    def retry(self, flight: Flight) -> None:
-        shutil.rmtree(flight.folder, ignore_errors=True)
-        flight.job.retries += 1
-        self.board.jobs.put(flight.job)
+    def retry(self, sent: SentSubmission) -> None:
+        shutil.rmtree(sent.folder, ignore_errors=True)
+        sent.job.retries += 1
+        self.submissions.jobs.put(sent.job)
 
     def collect(self) -> None:
         """Wait for the next answer, or for the oldest submission's deadline."""
-        deadline = min(f.started for f in self.inflight.values()) + self.timeout
+        deadline = min(f.started for f in self.awaiting.values()) + self.timeout
         answer = self.receive(max(0.0, deadline - time.monotonic()))
         if isinstance(answer, dict):
-            flight = self.inflight.pop(answer.get("id"), None)
-            if flight is not None:
+            sent = self.awaiting.pop(answer.get("id"), None)
+            if sent is not None:
                 graded, reason, notes = classify(answer)
-                self.finish(flight, Outcome(flight.job, graded, reason, notes))
+                self.finish(sent, GradingOutcome(sent.job, graded, reason, notes))
             return
-        flights = list(self.inflight.values())
-        self.inflight.clear()
+        unanswered = list(self.awaiting.values())
+        self.awaiting.clear()
         code = None
         if answer == "died" and self.proc is not None:
             code = self.proc.wait()
-        self.kill(flights)
+        self.kill(unanswered)
         if answer == "timeout":
             now = time.monotonic()
-            for flight in flights:
-                if now - flight.started >= self.timeout:
-                    self.finish(flight, Outcome(flight.job, False, f"timeout: not graded within {self.timeout:g} s "
+            for sent in unanswered:
+                if now - sent.started >= self.timeout:
+                    self.finish(sent, GradingOutcome(sent.job, False, f"timeout: not graded within {self.timeout:g} s "
                                                 "(grading stopped, every process of the submission killed)"))
                 else:
-                    self.retry(flight)  # innocent: it shared the worker that had to be killed
+                    self.retry(sent)  # innocent: it shared the worker that had to be killed
             return
         if code is not None and code < 0:
             why = f"the grading worker was killed (signal {-code}): the submission probably killed its parent"
         else:
             why = f"the grading worker failed (exit status {code}): {self.log_tail()}"
-        for flight in flights:
-            if len(flights) == 1 or flight.job.retries >= 1:
-                self.finish(flight, Outcome(flight.job, False, why))
+        for sent in unanswered:
+            if len(unanswered) == 1 or sent.job.retries >= 1:
+                self.finish(sent, GradingOutcome(sent.job, False, why))
             else:
-                self.retry(flight)  # which of them did it is unknown: each is graded again
+                self.retry(sent)  # which of them did it is unknown: each is graded again
 
-    def kill(self, flights: list[Flight] | None = None) -> None:
+    def kill(self, unanswered: list[SentSubmission] | None = None) -> None:
         """Kill the worker and everything a submission started under it."""
         proc = self.proc
         self.proc = None
@@ -272,8 +272,8 @@ class Slot(threading.Thread):
         for uid in self.uids:
             if uid is not None:
                 sb.sweep(uid=uid, reap=False)
-        for flight in flights or []:
-            sb.sweep(token=flight.token, reap=False)
+        for sent in unanswered or []:
+            sb.sweep(token=sent.token, reap=False)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -306,7 +306,7 @@ def hidden_paths(root: Path, workspace: Path) -> list[str]:
 
 
 def grade(root: Path, jobs: list[Job], *, workers: int, per_worker: int, timeout: float, sandbox: sb.Sandbox,
-          workdir: Path | None = None, feedback: bool = True, out=sys.stdout) -> list[Outcome]:
+          workdir: Path | None = None, feedback: bool = True, out=sys.stdout) -> list[GradingOutcome]:
     """Grade ``jobs``; merge every success into the course; return every outcome in order.
 
     ``workers`` processes each grade up to ``per_worker`` submissions at once
@@ -316,11 +316,11 @@ def grade(root: Path, jobs: list[Job], *, workers: int, per_worker: int, timeout
     base = workspace_base(sandbox, workdir)
     workspace = Path(tempfile.mkdtemp(prefix="coursegrade-", dir=base))
     os.chmod(workspace, 0o711)
-    outcomes: list[Outcome] = []
-    slots: list[Slot] = []
+    outcomes: list[GradingOutcome] = []
+    feeders: list[WorkerFeeder] = []
     finished = False
     uids: list[int | None] = []
-    board = Board()
+    submissions = SubmissionQueue()
     results: queue.Queue = queue.Queue()
     try:
         runnable = [j for j in jobs if not j.problem]
@@ -333,23 +333,23 @@ def grade(root: Path, jobs: list[Job], *, workers: int, per_worker: int, timeout
                     "limits": vars(sandbox.limits), "hide": hidden_paths(root, workspace),
                     "expose": sb.expose_targets(), "tmpfs": tmpfs, "feedback": feedback}
             for index in range(count):
-                slot = Slot(index, uids[index * per_worker:(index + 1) * per_worker], init, board, results,
-                            workspace, timeout, workspace / "template.db", root)
-                slots.append(slot)
-                slot.start()
+                feeder = WorkerFeeder(index, uids[index * per_worker:(index + 1) * per_worker], init, submissions,
+                                      results, workspace, timeout, workspace / "template.db", root)
+                feeders.append(feeder)
+                feeder.start()
         problems = prepare_gradebook(root, sorted({j.assignment for j in runnable}), workspace) if runnable else {}
         for job in runnable:
             if job.assignment in problems:
                 job.problem = problems[job.assignment]
         pending = [j for j in jobs if not j.problem]
-        outcomes.extend(Outcome(j, False, j.problem) for j in jobs if j.problem)
+        outcomes.extend(GradingOutcome(j, False, j.problem) for j in jobs if j.problem)
         for outcome in outcomes:
             print(f"  {outcome.job.assignment}/{outcome.job.student}: {ATTENTION}: {outcome.reason}", file=out)
         if pending:
             snapshot(root, workspace / "template.db")
             print(f"grading {len(pending)} submission(s): {count} worker(s) x {per_worker} at a time",
                   file=out, flush=True)
-        board.load(pending)
+        submissions.load(pending)
         width = len(str(len(pending)))
         with Gradebook(db_url(root)) as gb:
             for done in range(1, len(pending) + 1):
@@ -375,13 +375,13 @@ def grade(root: Path, jobs: list[Job], *, workers: int, per_worker: int, timeout
         finished = True
         return sorted(outcomes, key=lambda o: (o.job.assignment, o.job.student))
     finally:
-        board.ready.set()
+        submissions.ready.set()
         if not finished:
-            for slot in slots:
-                slot.abandon()
-        for slot in slots:
-            slot.join(timeout=30 if finished else 5)
-            if slot.is_alive():
-                slot.kill()
+            for feeder in feeders:
+                feeder.abandon()
+        for feeder in feeders:
+            feeder.join(timeout=30 if finished else 5)
+            if feeder.is_alive():
+                feeder.kill()
         sb.release_uids([u for u in uids if u is not None])
         shutil.rmtree(workspace, ignore_errors=True)

@@ -36,7 +36,7 @@ BURN = "while True:\n    pass\n"
 
 
 @dataclass
-class Outcome:
+class StressResult:
     """The grading runs of one assignment under one start method."""
 
     assignment: str
@@ -70,9 +70,9 @@ def busy_cores(count: int) -> Iterator[list[subprocess.Popen]]:
 
 
 def stress(assignment: str, method: str, runs: int, root: Path = COURSE_ROOT,
-           keep: bool = False) -> Outcome:
+           keep: bool = False) -> StressResult:
     """Autograde the solution of ``assignment`` ``runs`` times under ``method``."""
-    outcome = Outcome(assignment, method, runs)
+    outcome = StressResult(assignment, method, runs)
     work = Path(tempfile.mkdtemp(prefix=f"stress-{assignment}-{method}-"))
     course = copy_course(work / "course", root)
     solution = notebooks_of(assignment, course)

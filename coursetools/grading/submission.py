@@ -21,7 +21,7 @@ class Job:
 
 
 @dataclass
-class Outcome:
+class GradingOutcome:
     """What grading one submission gave."""
 
     job: Job

@@ -162,7 +162,7 @@ class SandboxKernelManager(AsyncKernelManager):
                 extra[startmethod.ENV_VAR] = method
                 startmethod.write_startup(task.home / ".ipython")
                 task.own(task.home)
-            kw["env"] = sb.kernel_env(task.home, tmpdir, task.token, extra)
+            kw["env"] = sb.student_kernel_env(task.home, tmpdir, task.token, extra)
             if task.log is not None:
                 kw["stdout"] = kw["stderr"] = task.log.fileno()
             kw["stdin"] = subprocess.DEVNULL

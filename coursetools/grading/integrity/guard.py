@@ -72,11 +72,11 @@ class GuardedExecute(Execute):
                                   "flagged submission can regrade it with only the runtime checks: "
                                   "--GuardedExecute.static_scan=False").tag(config=True)
 
-    kernel_env = Dict(help="Environment of the kernels this starts (default: the grader's own).")
+    kernel_launch_env = Dict(help="Environment of the kernels this starts (default: the grader's own).")
 
     async def async_start_new_kernel(self, **kwargs: Any) -> None:
-        if self.kernel_env:
-            kwargs.setdefault("env", dict(self.kernel_env))
+        if self.kernel_launch_env:
+            kwargs.setdefault("env", dict(self.kernel_launch_env))
         await super().async_start_new_kernel(**kwargs)
 
     @property
@@ -160,7 +160,7 @@ class GuardedExecute(Execute):
             nonce = "started"
             self._started = True
         else:
-            expression = (f"__import__('sys').modules[{self._module!r}].check({nonce!r}, {bless!r}, "
+            expression = (f"__import__('sys').modules[{self._module!r}].compare_with_baseline({nonce!r}, {bless!r}, "
                           f"{self._helpers!r})")
         reply = await self.run_hidden("", silent=True, user_expressions={"v": expression})
         value = reply.user_expressions.get("v", {})
