@@ -20,6 +20,7 @@ import nbformat
 import psutil
 from nbclient import NotebookClient
 
+from .processes import processes_marked
 from .startmethod import start_method_env
 
 RUN_MARKER = "COURSE_NOTEBOOK_RUN"
@@ -44,22 +45,6 @@ class NotebookRun:
                 if out.get("output_type") == "error":
                     found.append(f"cell {index}: {out['ename']}: {out['evalue']}")
         return found
-
-
-def processes_marked(token: str) -> list[psutil.Process]:
-    """Every live process whose environment carries ``RUN_MARKER=token``.
-
-    Children inherit the environment, so this finds whatever a notebook's
-    kernel started, even orphans that were re-parented to init.
-    """
-    found = []
-    for proc in psutil.process_iter():
-        try:
-            if proc.environ().get(RUN_MARKER) == token and proc.status() != psutil.STATUS_ZOMBIE:
-                found.append(proc)
-        except (psutil.Error, OSError):
-            continue
-    return found
 
 
 def execute(
@@ -99,10 +84,10 @@ def execute(
     finally:
         seconds = time.perf_counter() - start
         deadline = time.monotonic() + grace_seconds
-        leftover = processes_marked(token)
+        leftover = processes_marked(RUN_MARKER, token)
         while leftover and time.monotonic() < deadline:
             time.sleep(0.1)
-            leftover = processes_marked(token)
+            leftover = processes_marked(RUN_MARKER, token)
         described = []
         for proc in leftover:
             try:

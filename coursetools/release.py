@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 from . import COURSE_ROOT, put_environment_scripts_on_path
+from .nbgrader_errors import result_error_line
 
 
 class NbgraderError(RuntimeError):
@@ -49,24 +49,13 @@ def assignments(root: Path = COURSE_ROOT) -> list[str]:
     )
 
 
-def last_error_line(result: dict) -> str:
-    """The most useful single line of an nbgrader API result's error or log."""
-    text = (result.get("error") or "") + "\n" + (result.get("log") or "")
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    exceptions = [line for line in lines if re.match(r"^[\w.]+(Error|Exception)\b.*:", line)]
-    if exceptions:
-        return exceptions[-1]
-    errors = [line for line in lines if line.startswith("[ERROR]")]
-    return (errors or lines or ["unknown nbgrader error"])[0]
-
-
 def generate(assignment: str, root: Path = COURSE_ROOT) -> None:
     """Generate ``release/<assignment>`` from ``source/<assignment>``."""
     if not (Path(root) / "source" / assignment).is_dir():
         raise NbgraderError(f"unknown assignment {assignment!r}: no folder source/{assignment}")
     result = api(root).generate_assignment(assignment, force=True, create=True)
     if not result["success"]:
-        raise NbgraderError(f"generating {assignment} failed: {last_error_line(result)}")
+        raise NbgraderError(f"generating {assignment} failed: {result_error_line(result)}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,6 +15,7 @@ import nbformat
 
 from .. import put_environment_scripts_on_path
 from ..course import CellScore, scores, submit
+from ..nbgrader_errors import error_line
 from ..release import NbgraderError, generate
 from ..startmethod import start_method_env
 
@@ -27,8 +28,8 @@ def autograde_with_plain_nbgrader(root: Path, assignment: str, method: str | Non
     done = subprocess.run(command, cwd=root, env=start_method_env(method), capture_output=True,
                           text=True, timeout=timeout)
     if done.returncode != 0:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise NbgraderError(f"nbgrader autograde {assignment} exited {done.returncode}: {tail[0]}")
+        why = error_line(done.stderr or done.stdout)
+        raise NbgraderError(f"nbgrader autograde {assignment} exited {done.returncode}: {why}")
 
 
 def grade_class_with_plain_nbgrader(

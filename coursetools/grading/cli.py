@@ -15,6 +15,7 @@ from .. import COURSE_ROOT, put_environment_scripts_on_path
 from . import sandbox as sb
 from .discovery import GradeError, find_jobs, source_assignments
 from .export import export_csv, return_files_to_course_owner
+from .overrides import UnsupportedVersion, require_tested_versions
 from .scheduler import grade
 
 DEFAULT_TIMEOUT = 600
@@ -68,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     status = 0
     try:
+        require_tested_versions()
         if not (root / "source").is_dir():
             raise GradeError(f"{root} is not a course folder: no source/")
         if args.workers < 1 or args.per_worker < 1 or args.timeout <= 0:
@@ -83,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             if not wanted:
                 return status
         jobs = find_jobs(root, wanted, args.student)
-    except GradeError as error:
+    except (GradeError, UnsupportedVersion) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     limits = sb.Limits(memory_bytes=args.memory, cpu_seconds=int(args.timeout), processes=args.max_processes,

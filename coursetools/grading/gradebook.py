@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import sqlite3
 import uuid
@@ -13,6 +12,7 @@ from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
 from sqlalchemy.exc import SAWarning
 
+from ..nbgrader_errors import result_error_line
 from ..release import course_config
 from .discovery import source_assignments
 from .files import copy_files
@@ -43,24 +43,8 @@ def prepare_gradebook(root: Path, names: list[str], workspace: Path) -> dict[str
         config.CourseDirectory.release_directory = str(workspace / "release")
         result = NbGraderAPI(config=config).generate_assignment(name, force=True, create=True)
         if not result["success"]:
-            errors[name] = "could not add the assignment to the gradebook: " + last_error(result)
+            errors[name] = "could not add the assignment to the gradebook: " + result_error_line(result)
     return errors
-
-
-GENERIC = ("Please see the", "There was an error processing", "Removing failed")
-
-
-def last_error(result: dict) -> str:
-    """The most telling error line of an nbgrader result: an exception, else a log error."""
-    text = (result.get("log") or "") + "\n" + (result.get("error") or "")
-    lines = [line.strip() for line in text.splitlines() if line.strip() and not any(g in line for g in GENERIC)]
-    for line in reversed(lines):
-        if re.match(r"[\w.]*(Error|Exception|Exit)\b.*", line):
-            return line
-    for line in reversed(lines):
-        if "rror" in line:
-            return line
-    return lines[-1] if lines else "unknown nbgrader error"
 
 
 def snapshot(root: Path, dest: Path) -> None:

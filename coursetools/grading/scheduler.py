@@ -10,9 +10,9 @@ a time, in the main thread.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import queue
-import re
 import select
 import shutil
 import subprocess
@@ -23,42 +23,28 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from nbgrader.api import Gradebook
 
 from ..release import course_config
 from . import protocol
 from . import sandbox as sb
-from .gradebook import db_url, last_error, merge, prepare_gradebook, snapshot
-from .integrity.guard import MARK as INTEGRITY_MARK
-from .submission import ATTENTION, Job, GradingOutcome
-from .worker import GRADER_MARK
+from .gradebook import db_url, merge, prepare_gradebook, snapshot
+from .submission import ATTENTION, GradingOutcome, Job
 
 
-def classify(result: dict) -> tuple[bool, str, list[str]]:
+def classify(answer: protocol.Answer) -> tuple[bool, str, list[str]]:
     """(graded, reason, notes) from a worker's answer."""
-    text = (result.get("log") or "") + "\n" + (result.get("error") or "")
-    notes = list(result.get("notes") or [])
-    timeouts = result.get("timeouts") or 0
-    if result.get("ok"):
-        if timeouts:
-            notes.append(f"{timeouts} cell(s) hit the per-cell timeout and were interrupted")
-        caught = re.findall(rf"{INTEGRITY_MARK} (.*)", text)
-        if caught:  # graded (its test cells score 0), and the TA must look at it
-            return True, "integrity check: " + "; ".join(dict.fromkeys(c.strip() for c in caught)), notes
+    notes = list(answer.notes)
+    if answer.graded:
+        if answer.timeouts:
+            notes.append(f"{answer.timeouts} cell(s) hit the per-cell timeout and were interrupted")
+        if answer.integrity:  # graded (its test cells score 0), and the TA must look at it
+            return True, "integrity check: " + "; ".join(dict.fromkeys(answer.integrity)), notes
         return True, "", notes
-    match = re.search(rf"{GRADER_MARK} (cell .* ignored the interrupt.*)", text)
-    if match:
-        return False, "timeout: " + match.group(1).strip(), notes
-    if "Kernel died before replying to kernel_info" in text:
-        return False, f"the kernel did not start: {result.get('kernel_log') or 'no output'}", notes
-    if "DeadKernelError" in text or "Kernel died" in text:
-        return False, "kernel died (the submission exited, crashed or killed its kernel)", notes
-    if "Timeout waiting for IOPub output" in text:
-        return False, "output flood: the kernel's output did not stop in time", notes
-    if "CellTimeoutError" in text or "TimeoutError" in text:
-        return False, "timeout: " + last_error(result), notes
-    return False, "nbgrader could not grade it: " + last_error(result), notes
+    failure = answer.failure or protocol.Failure(protocol.FailureKind.NBGRADER_FAILED, "no reason given")
+    return False, failure.reason(), notes
 
 
 class SubmissionQueue:
@@ -112,10 +98,10 @@ class WorkerFeeder(threading.Thread):
     (once).
     """
 
-    def __init__(self, index: int, uids: list[int | None], init: dict, submissions: SubmissionQueue,
+    def __init__(self, index: int, setup: protocol.WorkerSetup, submissions: SubmissionQueue,
                  results: queue.Queue, workspace: Path, timeout: float, template: Path, root: Path) -> None:
         super().__init__(name=f"grading-feeder-{index}", daemon=True)
-        self.index, self.uids, self.init = index, uids, dict(init, uids=uids)
+        self.index, self.setup, self.uids = index, setup, setup.uids
         self.submissions, self.results = submissions, results
         self.workspace, self.timeout, self.template, self.root = workspace, timeout, template, root
         self.proc: subprocess.Popen | None = None
@@ -156,19 +142,19 @@ class WorkerFeeder(threading.Thread):
                                      start_new_session=True)
         log.close()
         self.buffer = b""
-        self.send(self.init)
+        self.send(self.setup)
         answer = self.receive(120)
-        if not isinstance(answer, dict) or not answer.get("ready"):
+        if not isinstance(answer, protocol.Ready):
             self.kill()
             raise RuntimeError(f"grading worker did not start: {self.log_tail()}")
 
-    def send(self, message: dict) -> None:
+    def send(self, message: protocol.Message) -> None:
         assert self.proc is not None and self.proc.stdin is not None
         self.proc.stdin.write(protocol.encode(message))
         self.proc.stdin.flush()
 
-    def receive(self, timeout: float) -> dict | str:
-        """The next answer, or "timeout" / "died"."""
+    def receive(self, timeout: float) -> protocol.Message | Literal["timeout", "died"]:
+        """The next message, or "timeout" / "died"."""
         assert self.proc is not None and self.proc.stdout is not None
         fd = self.proc.stdout.fileno()
         deadline = time.monotonic() + timeout
@@ -201,10 +187,10 @@ class WorkerFeeder(threading.Thread):
                 return
             self.count += 1
             sent = SentSubmission(job, uuid.uuid4().hex, self.workspace / f"s{self.index}" / f"t{self.count}",
-                            time.monotonic())
-            task = {"id": self.count, "assignment": job.assignment, "student": job.student,
-                    "submission": str(job.path), "source": str(self.root / "source" / job.assignment),
-                    "template": str(self.template), "dir": str(sent.folder), "token": sent.token}
+                                  time.monotonic())
+            task = protocol.Task(self.count, job.assignment, job.student, submission=str(job.path),
+                                 source=str(self.root / "source" / job.assignment), template=str(self.template),
+                                 folder=str(sent.folder), token=sent.token)
             try:
                 if self.proc is None or self.proc.poll() is not None:
                     self.start_worker()
@@ -229,8 +215,8 @@ class WorkerFeeder(threading.Thread):
         """Wait for the next answer, or for the oldest submission's deadline."""
         deadline = min(f.started for f in self.awaiting.values()) + self.timeout
         answer = self.receive(max(0.0, deadline - time.monotonic()))
-        if isinstance(answer, dict):
-            sent = self.awaiting.pop(answer.get("id"), None)
+        if isinstance(answer, protocol.Answer):
+            sent = self.awaiting.pop(answer.id, None)
             if sent is not None:
                 graded, reason, notes = classify(answer)
                 self.finish(sent, GradingOutcome(sent.job, graded, reason, notes))
@@ -329,12 +315,13 @@ def grade(root: Path, jobs: list[Job], *, workers: int, per_worker: int, timeout
         if runnable:  # workers import nbgrader while the gradebook is prepared
             uids = sb.pick_uids(count * per_worker) if sandbox.unprivileged else [None] * count * per_worker
             tmpfs = not any(Path(t) in workspace.parents or Path(t) == workspace for t in ("/tmp", "/dev/shm"))
-            init = {"root": str(root), "namespaces": sandbox.namespaces, "unshare": sandbox.unshare,
-                    "limits": vars(sandbox.limits), "hide": hidden_paths(root, workspace),
-                    "expose": sb.expose_targets(), "tmpfs": tmpfs, "feedback": feedback}
+            setup = protocol.WorkerSetup(root=str(root), namespaces=sandbox.namespaces, unshare=sandbox.unshare,
+                                         limits=sandbox.limits, hide=hidden_paths(root, workspace),
+                                         expose=sb.expose_targets(), tmpfs=tmpfs, feedback=feedback, uids=[])
             for index in range(count):
-                feeder = WorkerFeeder(index, uids[index * per_worker:(index + 1) * per_worker], init, submissions,
-                                      results, workspace, timeout, workspace / "template.db", root)
+                own_uids = uids[index * per_worker:(index + 1) * per_worker]
+                feeder = WorkerFeeder(index, dataclasses.replace(setup, uids=own_uids), submissions, results,
+                                      workspace, timeout, workspace / "template.db", root)
                 feeders.append(feeder)
                 feeder.start()
         problems = prepare_gradebook(root, sorted({j.assignment for j in runnable}), workspace) if runnable else {}

@@ -1,27 +1,29 @@
 """A long-lived grading worker: autogrades submissions with nbgrader's Python API.
 
-``python -m coursetools.grading`` starts one worker per core.  A worker imports
-nbgrader once and then reads tasks, one JSON line each, on stdin; it grades
-up to one task per thread at once (each thread with its own sandbox user,
-so every process can be traced back to its submission).  For every task it
-builds a private course folder (the assignment's ``source/``, a copy
-of the one submission, a snapshot of the gradebook), runs nbgrader's
-Autograde and GenerateFeedback there, and answers with one JSON line on the
-file descriptor that was its stdout (its own fd 1 and 2 go to a log, so that
-nothing a kernel prints can corrupt the answers).  The parent alone copies
-the results into the real gradebook, ``autograded/`` and ``feedback/``.
+``python -m coursetools.grading`` starts one worker per core
+(``python -m coursetools.grading.worker``).  A worker imports nbgrader once
+and then reads a :class:`~coursetools.grading.protocol.WorkerSetup` and
+:class:`~coursetools.grading.protocol.Task` after task on stdin; it grades up
+to one task per thread at once (each thread with its own sandbox user, so
+every process can be traced back to its submission).  For every task it
+builds a private course folder (the assignment's ``source/``, a copy of the
+one submission, a snapshot of the gradebook), runs nbgrader's Autograde and
+GenerateFeedback there, and sends an
+:class:`~coursetools.grading.protocol.Answer`.  The parent alone copies the
+results into the real gradebook, ``autograded/`` and ``feedback/``.
 
 Every kernel is started through :class:`SandboxKernelManager` (the sandbox of
 :mod:`coursetools.grading.sandbox`), and :class:`GradingExecute` replaces nbgrader's
 ``Execute``: a cell that ignores the interrupt sent at its timeout gets its
 kernel killed after ``interrupt_grace`` seconds (nbgrader would wait for a
-timeout on every later cell), and every process the notebook started is
-killed as soon as the notebook is done.
+timeout on every later cell), every process the notebook started is killed
+as soon as the notebook is done, and what stopped a notebook is recorded as a
+:class:`~coursetools.grading.protocol.Failure`.
 """
 from __future__ import annotations
 
-import contextlib
 import copy
+import dataclasses
 import logging
 import os
 import queue
@@ -34,29 +36,27 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Empty
-from typing import Any, Callable, Iterator, TextIO
+from typing import Any, Callable, TextIO
 
-from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import ensure_async
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader.apps import NbGraderAPI
-from nbconvert.writers import FilesWriter
-from nbgrader.converters import Autograde, GenerateFeedback
+from nbgrader.converters import Autograde
 from nbgrader.preprocessors import Execute
 from nbgrader.preprocessors.execute import UnresponsiveKernelError
-from nbgrader import utils as nbgrader_utils
-from nbgrader.utils import capture_log, temp_attrs
 from traitlets import Enum, Float
 from traitlets.config import Config
 
 from .. import startmethod
+from ..nbgrader_errors import error_line, result_error_line
 from ..release import course_config
 from . import protocol
 from . import sandbox as sb
 from .files import copy_files, sanitize
 from .integrity.guard import GuardedExecute
-
-GRADER_MARK = "GRADER:"
-"""Prefix of the worker's own log lines, read back by :func:`classify`."""
+from .overrides import (CellTimeoutHook, LaunchOptionsKernelManager, keep_nbgrader_execution_set,
+                        require_tested_versions, run_autograde, run_feedback)
+from .protocol import Failure, FailureKind
 
 
 @dataclass
@@ -75,6 +75,10 @@ class TaskContext:
     kernels: int = 0
     log: TextIO | None = None
     notes: list[str] = field(default_factory=list)
+    failure: Failure | None = None
+    """Why the submission could not be graded, as the first thing that stopped it saw it."""
+    timeouts: int = 0
+    integrity: list[str] = field(default_factory=list)
 
     @property
     def home(self) -> Path:
@@ -123,7 +127,7 @@ def current() -> TaskContext | None:
     return getattr(_LOCAL, "task", None)
 
 
-class SandboxKernelManager(AsyncKernelManager):
+class SandboxKernelManager(LaunchOptionsKernelManager):
     """An AsyncKernelManager whose kernels start inside the grading sandbox."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -152,28 +156,28 @@ class SandboxKernelManager(AsyncKernelManager):
                                          tmpfs=task.tmpfs, parent=None if task.sandbox.namespaces else os.getpid())
         return task.sandbox.prefix(settings) + command
 
-    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+    def launch_options(self, options: dict[str, Any]) -> dict[str, Any]:
         task = current()
-        if task is not None:
-            tmpdir = "/tmp" if task.sandbox.namespaces and task.tmpfs else str(task.home / "tmp")
-            extra = dict(self.kernel_spec.env or {}, NBGRADER_EXECUTION="autograde")  # os.environ is shared
-            method = os.environ.get(startmethod.ENV_VAR)
-            if method:  # a start method chosen from outside (the tests grade under each one)
-                extra[startmethod.ENV_VAR] = method
-                startmethod.write_startup(task.home / ".ipython")
-                task.own(task.home)
-            kw["env"] = sb.student_kernel_env(task.home, tmpdir, task.token, extra)
-            if task.log is not None:
-                kw["stdout"] = kw["stderr"] = task.log.fileno()
-            kw["stdin"] = subprocess.DEVNULL
-            kw["preexec_fn"] = sb.die_with_parent  # the worker's end ends the sandbox
-            task.prepare_cwd(kw.get("cwd"))
-        await super()._async_launch_kernel(kernel_cmd, **kw)
+        if task is None:
+            return options
+        tmpdir = "/tmp" if task.sandbox.namespaces and task.tmpfs else str(task.home / "tmp")
+        extra = dict(self.kernel_spec.env or {}, NBGRADER_EXECUTION="autograde")  # os.environ is shared
+        method = os.environ.get(startmethod.ENV_VAR)
+        if method:  # a start method chosen from outside (the tests grade under each one)
+            extra[startmethod.ENV_VAR] = method
+            startmethod.write_startup(task.home / ".ipython")
+            task.own(task.home)
+        options = dict(options, env=sb.student_kernel_env(task.home, tmpdir, task.token, extra),
+                       stdin=subprocess.DEVNULL, preexec_fn=sb.die_with_parent)  # the worker's end ends the sandbox
+        if task.log is not None:
+            options["stdout"] = options["stderr"] = task.log.fileno()
+        task.prepare_cwd(options.get("cwd"))
+        return options
 
 
-class GradingExecute(GuardedExecute):
+class GradingExecute(CellTimeoutHook, GuardedExecute):
     """nbgrader's Execute with the integrity checks, sandboxed kernels, a kill for uninterruptible cells,
-    and clean-up."""
+    clean-up, and the reason a notebook could not be graded."""
 
     shutdown_kernel = Enum(
         ["graceful", "immediate"], default_value="immediate",
@@ -189,18 +193,26 @@ class GradingExecute(GuardedExecute):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["kernel_manager_class"] = SandboxKernelManager
         super().__init__(*args, **kwargs)
+        self._kernel_ready = False
 
-    async def _async_handle_timeout(self, timeout: int, cell: Any = None) -> Any:
-        reply = await super()._async_handle_timeout(timeout, cell)
-        if self.interrupt_on_timeout and self.kc is not None:
-            try:
-                await ensure_async(self.kc.shell_channel.get_msg(timeout=self.interrupt_grace))
-            except Empty:
-                self.log.error("%s cell %s ignored the interrupt for %.0f s after its %d s timeout; kernel killed",
-                               GRADER_MARK, self.describe(cell), self.interrupt_grace, timeout)
-                await ensure_async(self.km.shutdown_kernel(now=True))
-                raise UnresponsiveKernelError(f"cell {self.describe(cell)} could not be interrupted") from None
-        return reply
+    async def cell_timed_out(self, timeout: int, cell: Any, interrupted: bool) -> None:
+        task = current()
+        if not interrupted:
+            record(task, Failure(FailureKind.TIMEOUT, f"cell {self.describe(cell)} did not finish in {timeout} s"))
+            return
+        if task is not None:
+            task.timeouts += 1
+        if self.kc is None:
+            return
+        try:
+            await ensure_async(self.kc.shell_channel.get_msg(timeout=self.interrupt_grace))
+        except Empty:
+            what = (f"cell {self.describe(cell)} ignored the interrupt for {self.interrupt_grace:.0f} s "
+                    f"after its {timeout} s timeout; kernel killed")
+            record(task, Failure(FailureKind.CELL_IGNORED_INTERRUPT, what))
+            self.log.error("%s", what)
+            await ensure_async(self.km.shutdown_kernel(now=True))
+            raise UnresponsiveKernelError(f"cell {self.describe(cell)} could not be interrupted") from None
 
     def describe(self, cell: Any) -> str:
         """``3 (grade_id)``: the cell's number, counted from 1, and its nbgrader id if it has one."""
@@ -208,55 +220,44 @@ class GradingExecute(GuardedExecute):
         grade_id = (cell or {}).get("metadata", {}).get("nbgrader", {}).get("grade_id")
         return f"{number} ({grade_id})" if grade_id else str(number)
 
+    async def async_start_new_kernel_client(self) -> Any:
+        client = await super().async_start_new_kernel_client()
+        self._kernel_ready = True
+        return client
+
+    def failure_of(self, error: Exception) -> Failure | None:
+        """What ``error``, raised while the notebook ran, says about the submission (None: nothing known)."""
+        if not self._kernel_ready:
+            return Failure(FailureKind.KERNEL_DID_NOT_START)
+        if isinstance(error, DeadKernelError):
+            return Failure(FailureKind.KERNEL_DIED)
+        if isinstance(error, CellTimeoutError):  # a cell's own timeout is recorded by cell_timed_out
+            return Failure(FailureKind.OUTPUT_FLOOD)
+        if isinstance(error, TimeoutError):
+            return Failure(FailureKind.TIMEOUT, error_line(f"{type(error).__name__}: {error}"))
+        return None
+
     def preprocess(self, nb: Any, resources: Any, km: Any = None) -> Any:
         path = (resources or {}).get("metadata", {}).get("path")
+        task = current()
+        self._kernel_ready = False
         try:
-            return super().preprocess(nb, resources, km=km)
+            nb, resources = super().preprocess(nb, resources, km=km)
+        except Exception as error:
+            record(task, self.failure_of(error))
+            raise
         finally:
-            task = current()
             if task is not None:
                 task.after_kernel(path)
+        if task is not None and self.caught:
+            task.integrity.append(self.caught)
+        return nb, resources
 
 
-class _StayPut:
-    """nbgrader's converters ``chdir`` to the course root, which is process-wide: several
-    submissions graded at once in one worker must not move each other (all paths are absolute)."""
-
-    def start(self) -> None:
-        self.init_notebooks()
-        self.writer = FilesWriter(parent=self, config=self.config)
-        self.exporter = self.exporter_class(parent=self, config=self.config)
-        for pp in self.preprocessors:
-            self.exporter.register_preprocessor(pp)
-        self.convert_notebooks()
-
-
-class ThreadedAutograde(_StayPut, Autograde):
-    """Autograde without the chdir."""
-
-
-class ThreadedFeedback(_StayPut, GenerateFeedback):
-    """GenerateFeedback without the chdir."""
-
-
-def run_autograde(api: NbGraderAPI, assignment: str, student: str) -> dict:
-    """What ``NbGraderAPI.autograde(force=True, create=True)`` does, with :class:`ThreadedAutograde`."""
-    with temp_attrs(api.coursedir, assignment_id=assignment, student_id=student):
-        app = ThreadedAutograde(coursedir=api.coursedir, parent=api)
-        app.force = True
-        app.create_student = True
-        return capture_log(app)
-
-
-def run_feedback(api: NbGraderAPI, assignment: str, student: str) -> dict:
-    """What ``NbGraderAPI.generate_feedback(force=True)`` does, with :class:`ThreadedFeedback`."""
-    config = Config()
-    config.HTMLExporter.template_name = "feedback"
-    with temp_attrs(api.coursedir, assignment_id=assignment, student_id=student):
-        app = ThreadedFeedback(coursedir=api.coursedir, parent=api)
-        app.update_config(config)
-        app.force = True
-        return capture_log(app)
+def record(task: TaskContext | None, failure: Failure | None) -> None:
+    """Keep the first failure of the submission: what stopped it first is why it was not graded."""
+    if task is not None and task.failure is None:
+        task.failure = failure
 
 
 def autograde_preprocessors(config: Config) -> list:
@@ -271,17 +272,16 @@ def autograde_preprocessors(config: Config) -> list:
 class Worker:
     """Grades the tasks sent by the parent (see the module docstring)."""
 
-    def __init__(self, init: dict) -> None:
-        self.root = Path(init["root"])
+    def __init__(self, setup: protocol.WorkerSetup) -> None:
+        self.root = Path(setup.root)
         self.base_config = course_config(self.root)
-        limits = sb.Limits(**init["limits"])
-        self.uids: list[int | None] = init["uids"]
-        self.sandbox = sb.Sandbox(namespaces=init["namespaces"], unprivileged=self.uids[0] is not None,
-                                  limits=limits, unshare=init.get("unshare"))
-        self.hide = init["hide"]
-        self.expose = init["expose"]
-        self.tmpfs = init["tmpfs"]
-        self.feedback = init["feedback"]
+        self.uids = setup.uids
+        self.sandbox = sb.Sandbox(namespaces=setup.namespaces, unprivileged=self.uids[0] is not None,
+                                  limits=setup.limits, unshare=setup.unshare)
+        self.hide = setup.hide
+        self.expose = setup.expose
+        self.tmpfs = setup.tmpfs
+        self.feedback = setup.feedback
 
     def config_for(self, course: Path) -> Config:
         config = copy.deepcopy(self.base_config)
@@ -291,9 +291,9 @@ class Worker:
         config.Autograde.create_student = True
         return config
 
-    def build(self, task: dict, folder: Path) -> tuple[Path, list[str]]:
+    def build(self, task: protocol.Task, folder: Path) -> tuple[Path, list[str]]:
         """The private course folder of one task, and the submission's files left out of it."""
-        assignment, student = task["assignment"], task["student"]
+        assignment, student = task.assignment, task.student
         folder.mkdir(mode=0o711, parents=True)
         os.chmod(folder, 0o711)
         course = folder / "course"
@@ -301,59 +301,61 @@ class Worker:
         os.chmod(course, 0o711)
         for private in ("source", "submitted"):
             (course / private).mkdir(mode=0o700)
-        copy_files(Path(task["source"]), course / "source" / assignment)
-        skipped = copy_files(Path(task["submission"]), course / "submitted" / student / assignment,
+        copy_files(Path(task.source), course / "source" / assignment)
+        skipped = copy_files(Path(task.submission), course / "submitted" / student / assignment,
                              self.sandbox.limits.file_bytes)
-        shutil.copyfile(task["template"], course / "gradebook.db")
+        shutil.copyfile(task.template, course / "gradebook.db")
         os.chmod(course / "gradebook.db", 0o600)
         for name in ("home", "kernel"):
             (folder / name).mkdir(mode=0o700)
         (folder / "home" / "tmp").mkdir(mode=0o700)
         return course, skipped
 
-    def grade(self, task: dict, uid: int | None, logger: logging.Logger) -> dict:
+    def grade(self, task: protocol.Task, uid: int | None, logger: logging.Logger) -> protocol.Answer:
         """Autograde (and generate feedback for) one submission in its private folder."""
         started = time.monotonic()
-        folder = Path(task["dir"])
-        result: dict[str, Any] = {"id": task["id"], "ok": False, "notes": [], "log": ""}
+        folder = Path(task.folder)
+        answer = protocol.Answer(task.id, graded=False)
         folder.parent.mkdir(mode=0o711, exist_ok=True)
         os.chmod(folder.parent, 0o711)
         kernel_log = folder.parent / f"{folder.name}.kernel.log"
         with open(kernel_log, "w") as log:
             try:
                 course, skipped = self.build(task, folder)
-                context = TaskContext(self.sandbox, uid, task["token"], folder, self.hide, self.expose,
+                context = TaskContext(self.sandbox, uid, task.token, folder, self.hide, self.expose,
                                       self.tmpfs, alone=len(self.uids) == 1, log=log)
                 context.own(folder / "home")
                 context.own(folder / "kernel")
                 _LOCAL.task = context
                 api = NbGraderAPI(config=self.config_for(course), log=logger)
-                graded = run_autograde(api, task["assignment"], task["student"])
+                graded = run_autograde(api, task.assignment, task.student)
                 _LOCAL.task = None
                 context.after_kernel(None)
-                log_text = graded.get("log") or ""
-                result["timeouts"] = log_text.count("Timeout waiting for execute reply")
-                result["log"] = log_text[-50_000:]
-                result["error"] = graded.get("error") or ""
-                result["ok"] = bool(graded["success"])
-                result["notes"] = context.notes
+                answer.graded = bool(graded["success"])
+                answer.timeouts = context.timeouts
+                answer.integrity = context.integrity
+                answer.notes = context.notes
+                if not answer.graded:
+                    answer.failure = context.failure or Failure(FailureKind.NBGRADER_FAILED,
+                                                                result_error_line(graded))
                 if skipped:
-                    result["notes"].append("left out of the submission (links, special or too large files): "
-                                           + ", ".join(skipped[:3]) + (" ..." if len(skipped) > 3 else ""))
-                if result["ok"] and self.feedback:
-                    feedback = run_feedback(api, task["assignment"], task["student"])
+                    answer.notes.append("left out of the submission (links, special or too large files): "
+                                        + ", ".join(skipped[:3]) + (" ..." if len(skipped) > 3 else ""))
+                if answer.graded and self.feedback:
+                    feedback = run_feedback(api, task.assignment, task.student)
                     if not feedback["success"]:
-                        result["notes"].append("feedback not generated: " + last_line(feedback))
+                        answer.notes.append("feedback not generated: " + result_error_line(feedback))
             except Exception:
-                result["error"] = traceback.format_exc()
+                answer.graded = False
+                answer.failure = Failure(FailureKind.NBGRADER_FAILED, error_line(traceback.format_exc()))
             finally:
                 _LOCAL.task = None
-        if not result["ok"]:
-            result["kernel_log"] = tail(kernel_log)
-        result["seconds"] = time.monotonic() - started
-        return result
+        if answer.failure is not None and answer.failure.kind is FailureKind.KERNEL_DID_NOT_START:
+            answer.failure = dataclasses.replace(answer.failure, detail=tail(kernel_log))
+        answer.seconds = time.monotonic() - started
+        return answer
 
-    def serve(self, tasks: queue.Queue, answer: Callable[[dict], None], index: int) -> None:
+    def serve(self, tasks: queue.Queue, answer: Callable[[protocol.Answer], None], index: int) -> None:
         """One grading thread: its own sandbox user and logger, one submission at a time."""
         uid = self.uids[index]
         logger = logging.getLogger(f"coursetools.grading.worker.{index}")
@@ -366,7 +368,8 @@ class Worker:
             try:
                 answer(self.grade(task, uid, logger))
             except Exception:
-                answer({"id": task["id"], "ok": False, "error": traceback.format_exc(), "notes": []})
+                answer(protocol.Answer(task.id, graded=False, failure=Failure(
+                    FailureKind.NBGRADER_FAILED, error_line(traceback.format_exc()))))
 
 
 def tail(path: Path, lines: int = 3, width: int = 300) -> str:
@@ -380,17 +383,6 @@ def tail(path: Path, lines: int = 3, width: int = 300) -> str:
     return " | ".join(line.strip()[:width] for line in text.strip().splitlines()[-lines:])
 
 
-def last_line(result: dict) -> str:
-    text = (result.get("error") or "") + "\n" + (result.get("log") or "")
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else "no output"
-
-
-@contextlib.contextmanager
-def _setenv_for_good(**values: str) -> Iterator[None]:
-    os.environ.update(values)
-    yield
-
 
 def main() -> int:
     """Serve tasks from stdin until it closes (see the module docstring)."""
@@ -399,18 +391,16 @@ def main() -> int:
     os.dup2(devnull, 1)
     os.umask(0o077)
     sb.die_with_parent()
-    # nbgrader (0.9.6) sets NBGRADER_EXECUTION around each execution with utils.setenv, which then
-    # deletes it unconditionally (it saves os.environ.get(value) instead of get(key)): the second of two
-    # submissions graded at once fails with KeyError.  This process only autogrades: set it for good.
-    os.environ["NBGRADER_EXECUTION"] = "autograde"
-    nbgrader_utils.setenv = _setenv_for_good
-    init = protocol.decode(sys.stdin.readline())
-    worker = Worker(init)
+    require_tested_versions()
+    keep_nbgrader_execution_set()
+    setup = protocol.decode(sys.stdin.readline())
+    assert isinstance(setup, protocol.WorkerSetup), setup
+    worker = Worker(setup)
     if len(worker.uids) == 1:
         sb.become_subreaper()  # orphans of the one submission come back here to be killed
     lock = threading.Lock()
 
-    def answer(message: dict) -> None:
+    def answer(message: protocol.Message) -> None:
         with lock:
             answers.write(protocol.encode(message))
 
@@ -419,7 +409,7 @@ def main() -> int:
                for i in range(len(worker.uids))]
     for thread in threads:
         thread.start()
-    answer({"ready": True})
+    answer(protocol.Ready())
     for line in sys.stdin:
         if line.strip():
             tasks.put(protocol.decode(line))

@@ -17,12 +17,15 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import nbformat
-from jupyter_core.utils import ensure_async, run_sync
+from jupyter_core.utils import ensure_async
 from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade, is_solution
 from traitlets import Bool, Dict, Float
 
+from ..overrides import SyncFollowsAsync, require_tested_versions
 from .scan import Instructor, scan, written_modules
+
+require_tested_versions()  # plain `nbgrader autograde` and Formgrader import this module to autograde
 
 MARK = "INTEGRITY:"
 """Prefix of the grader's log line when a notebook is caught tampering."""
@@ -63,7 +66,7 @@ def shipped_files(folder: Path) -> list[str]:
                   and not re.fullmatch(r"ps\w*_student_\w*\.py", p.name) and not p.name.startswith("."))
 
 
-class GuardedExecute(Execute):
+class GuardedExecute(SyncFollowsAsync, Execute):
     """nbgrader's Execute with the integrity checks of this module (see its docstring)."""
 
     guard_timeout = Float(30.0, help="Seconds a runtime check may take to answer (honest kernels answer in "
@@ -83,6 +86,11 @@ class GuardedExecute(Execute):
     def reasons(self) -> list[str]:
         """Why the last notebook was caught (empty: it was not)."""
         return list(self._reasons)
+
+    @property
+    def caught(self) -> str:
+        """``<notebook>: <reason>`` when the last notebook was caught, else ""."""
+        return f"{self._notebook}: {self._reasons[0]}" if self._reasons else ""
 
     def preprocess(self, nb: Any, resources: Any, *args: Any, **kwargs: Any) -> Any:
         folder = Path((resources or {}).get("metadata", {}).get("path") or ".")
@@ -220,15 +228,13 @@ class GuardedExecute(Execute):
             self._reasons.append(str(error))
         return result
 
-    execute_cell = run_sync(async_execute_cell)  # nbclient binds its own coroutine otherwise
-
     # the verdict ------------------------------------------------------------------------------
     def verdict(self, nb: Any, resources: Any) -> tuple[Any, Any]:
         """Score strictly; on tampering, an IntegrityError in every autograded test cell."""
-        name = (resources or {}).get("nbgrader", {}).get("notebook") or "notebook"
+        self._notebook = (resources or {}).get("nbgrader", {}).get("notebook") or "notebook"
         if self._reasons:
             reason = self._reasons[0]
-            self.log.error("%s %s: %s", MARK, name, reason)
+            self.log.error("%s %s", MARK, self.caught)
             for cell in nb.cells:
                 if is_grade(cell) and not is_solution(cell) and cell.cell_type == "code":
                     cell.outputs = [nbformat.v4.new_output(
