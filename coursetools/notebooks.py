@@ -20,6 +20,7 @@ import nbformat
 import psutil
 from nbclient import NotebookClient
 
+from .course import Course
 from .processes import processes_marked
 from .startmethod import start_method_env
 
@@ -75,7 +76,8 @@ def execute(
         if guarded:
             from .grading.integrity.guard import GuardedExecute
 
-            guard = GuardedExecute(timeout=timeout, kernel_name="python3", kernel_launch_env=env)
+            guard = GuardedExecute(timeout=timeout, kernel_name="python3", kernel_launch_env=env,
+                                   config=Course().config)  # the course's ignore list
             nb, _ = guard.preprocess(nb, resources)
             reasons = guard.reasons
         else:

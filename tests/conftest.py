@@ -12,15 +12,15 @@ from pathlib import Path
 import pytest
 
 from coursetools import COURSE_ROOT
-from coursetools.course import copy_course
-from coursetools.release import assignments
+from coursetools.course import Course
 
 # Lesson worker modules are imported by plain name, as the notebooks beside them do.
 sys.path.insert(0, str(COURSE_ROOT / "course"))
 
 LESSONS = sorted((COURSE_ROOT / "course").glob("[0-9][0-9]_*.ipynb"))
-ASSIGNMENTS = assignments(COURSE_ROOT)
-SOURCE_NOTEBOOKS = sorted((COURSE_ROOT / "source").glob("*/*.ipynb"))
+COURSE = Course(COURSE_ROOT)
+ASSIGNMENTS = COURSE.assignments()
+SOURCE_NOTEBOOKS = sorted(path for a in ASSIGNMENTS for path in COURSE.folder("source", a).glob("*.ipynb"))
 
 
 one_grader = pytest.mark.xdist_group("grading")
@@ -76,7 +76,7 @@ def short_id(path: Path) -> str:
 @pytest.fixture
 def course_copy(tmp_path: Path) -> Path:
     """A temporary copy of the course (config and source/) to generate and grade in."""
-    return copy_course(tmp_path / "course")
+    return COURSE.copy_to(tmp_path / "course").root
 
 
 

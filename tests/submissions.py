@@ -19,7 +19,7 @@ from pathlib import Path
 
 import nbformat
 
-from coursetools.course import notebooks_in
+from coursetools.course import Course
 
 HERE = Path(__file__).resolve().parent
 WRONG_DIR = HERE / "wrong_submissions"
@@ -78,8 +78,8 @@ def build(base: dict[str, nbformat.NotebookNode], cells: dict[str, str] | None =
 
 def gaming_class(root: Path, assignment: str, table: dict[str, dict]) -> dict[str, dict[str, nbformat.NotebookNode]]:
     """The notebooks of every gaming submission in ``table``, by student name ``game-<name>``."""
-    bases = {"solution": notebooks_in(root / "source" / assignment),
-             "blank": notebooks_in(root / "release" / assignment)}
+    course = Course(root)
+    bases = {"solution": course.notebooks("source", assignment), "blank": course.notebooks("release", assignment)}
     return {f"game-{name}": build(bases[spec.get("base", "solution")], spec.get("cells"), spec.get("insert_after"))
             for name, spec in table.items()}
 
@@ -87,8 +87,6 @@ def gaming_class(root: Path, assignment: str, table: dict[str, dict]) -> dict[st
 def main(argv: list[str]) -> int:
     sys.path.insert(0, str(HERE.parent))
     from coursetools.bench.baseline import grade_class_with_plain_nbgrader
-    from coursetools.course import copy_course
-    from coursetools.release import generate
 
     options = [a for a in argv if a.startswith("--")]
     argv = [a for a in argv if not a.startswith("--")]
@@ -97,9 +95,10 @@ def main(argv: list[str]) -> int:
     if names:
         table = {n: table[n] for n in names}
     with tempfile.TemporaryDirectory() as tmp:
-        root = copy_course(Path(tmp) / "course")
-        generate(assignment, root)
-        scores = grade_class_with_plain_nbgrader(root, assignment, gaming_class(root, assignment, table), options=options)
+        course = Course().copy_to(Path(tmp) / "course")
+        course.generate(assignment)
+        scores = grade_class_with_plain_nbgrader(course, assignment, gaming_class(course.root, assignment, table),
+                                                 options=options)
         for name, spec in table.items():
             cells = [c for c in scores[f"game-{name}"] if not c.manual]
             earned = sum(c.score for c in cells)

@@ -27,7 +27,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from coursetools.course import scores
+from coursetools.course import Course
 from coursetools.grading import sandbox as sb
 from conftest import one_grader, run_make_grade
 from grading_fixtures.course import (ASSIGNMENT, FULL_MARKS, SLEEP_MARKS, Hostile, add_submission, blank,
@@ -194,7 +194,7 @@ def test_honest_students_get_full_marks(run):
     for student in HONEST:
         assert run.rows[student]["status"] == "graded", run.rows[student]
         assert float(run.rows[student]["score"]) == FULL_MARKS
-        cells = scores(run.root, ASSIGNMENT, student)
+        cells = Course(run.root).scores(ASSIGNMENT, student)
         assert all(c.score == c.max_score for c in cells), cells
     assert float(run.rows["blank"]["score"]) == 0
 
@@ -233,11 +233,11 @@ def test_no_process_survives(run):
 
 
 def test_gradebook_is_intact(run):
-    with sqlite3.connect(run.root / "gradebook.db") as db:
+    with sqlite3.connect(Course(run.root).gradebook_file) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     for student, (score, graded) in run.expected.items():
         if graded:
-            cells = scores(run.root, ASSIGNMENT, student)
+            cells = Course(run.root).scores(ASSIGNMENT, student)
             assert sum(c.score for c in cells) == score, student
 
 
@@ -291,5 +291,5 @@ def test_a_failed_regrade_keeps_the_recorded_grade(fallback_run, listener, gradi
     assert done.returncode == 1
     row = read_rows(root)["honest1"]
     assert row["status"] == "NEEDS ATTENTION" and "previous grade 4 kept" in row["reason"], row
-    assert sum(c.score for c in scores(root, ASSIGNMENT, "honest1")) == FULL_MARKS
+    assert sum(c.score for c in Course(root).scores(ASSIGNMENT, "honest1")) == FULL_MARKS
     assert left == []

@@ -24,38 +24,34 @@ import tempfile
 import time
 from pathlib import Path
 
-import nbformat
-
-from .. import COURSE_ROOT
-from ..course import copy_course, notebooks_of, scores, submit
+from ..course import Course, NbgraderError
 from ..grading.cli import cores
-from ..release import NbgraderError, assignments, generate
 from .baseline import autograde_with_plain_nbgrader
 
 
-def build_class(root: Path, names: list[str], copies: int, blanks: int) -> list[str]:
-    """Generate every set in ``root`` and submit the class; return the students."""
+def build_class(course: Course, names: list[str], copies: int, blanks: int) -> list[str]:
+    """Generate every set in ``course`` and submit the class; return the students."""
     students = [f"student{i:02d}" for i in range(copies)] + [f"blank{i}" for i in range(blanks)]
     for name in names:
-        generate(name, root)
-        solution = notebooks_of(name, root)
-        release = {p.stem: nbformat.read(p, as_version=4) for p in sorted((root / "release" / name).glob("*.ipynb"))}
+        course.generate(name)
+        solution = course.notebooks("source", name)
+        release = course.notebooks("release", name)
         for student in students:
-            submit(root, name, student, release if student.startswith("blank") else solution)
+            course.submit(name, student, release if student.startswith("blank") else solution)
     return students
 
 
-def compare(plain: Path, ours: Path, names: list[str], students: list[str]) -> list[str]:
+def compare(plain: Course, ours: Course, names: list[str], students: list[str]) -> list[str]:
     """Every difference between the two gradebooks' cell scores."""
     differences = []
     for name in names:
         for student in students:
             try:
-                a = sorted(scores(plain, name, student), key=lambda c: (c.notebook, c.grade_id))
+                a = sorted(plain.scores(name, student), key=lambda c: (c.notebook, c.grade_id))
             except Exception as error:  # not graded by nbgrader
                 a = [f"missing: {error}"]
             try:
-                b = sorted(scores(ours, name, student), key=lambda c: (c.notebook, c.grade_id))
+                b = sorted(ours.scores(name, student), key=lambda c: (c.notebook, c.grade_id))
             except Exception as error:
                 b = [f"missing: {error}"]
             if a != b:
@@ -72,17 +68,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-feedback", action="store_true", help="passed to coursetools.grading")
     parser.add_argument("--keep", action="store_true", help="keep the temp courses and print where they are")
     args = parser.parse_args(argv)
-    names = args.assignment or assignments(COURSE_ROOT)
+    names = args.assignment or Course().assignments()
     temp = Path(tempfile.mkdtemp(prefix="bench-grading-"))
     try:
-        plain = copy_course(temp / "plain")
+        plain = Course().copy_to(temp / "plain")
         try:
             students = build_class(plain, names, args.copies, args.blanks)
         except NbgraderError as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
-        ours = temp / "grade"
-        shutil.copytree(plain, ours)
+        shutil.copytree(plain.root, temp / "grade")
+        ours = Course(temp / "grade")
         total = len(students) * len(names)
         print(f"class: {len(students)} students x {len(names)} problem set(s) = {total} submissions "
               f"({', '.join(names)}); {cores()} cores; "
@@ -95,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"nbgrader autograde, sequential:  {plain_seconds:7.1f} s  "
               f"({plain_seconds / total:.2f} s per submission)", flush=True)
 
-        command = [sys.executable, "-m", "coursetools.grading", "--course-root", str(ours)]
+        command = [sys.executable, "-m", "coursetools.grading", "--course-root", str(ours.root)]
         command += ["--workers", str(args.workers)] if args.workers else []
         command += ["--no-feedback"] if args.no_feedback else []
         started = time.monotonic()

@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import COURSE_ROOT, put_environment_scripts_on_path
+from ..course import Course
 from . import sandbox as sb
 from .discovery import GradeError, find_jobs, source_assignments
 from .export import export_csv, return_files_to_course_owner
@@ -65,26 +66,27 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     put_environment_scripts_on_path()
-    root = args.course_root.resolve()
+    course = Course(args.course_root)
     started = time.monotonic()
     status = 0
     try:
         require_tested_versions()
-        if not (root / "source").is_dir():
-            raise GradeError(f"{root} is not a course folder: no source/")
+        source = course.folder_name("source")
+        if not course.folder("source").is_dir():
+            raise GradeError(f"{course.root} is not a course folder: no {source}/")
         if args.workers < 1 or args.per_worker < 1 or args.timeout <= 0:
             raise GradeError("--workers, --per-worker and --timeout must be positive")
         wanted = args.assignment
         if wanted:
-            known = source_assignments(root)
+            known = source_assignments(course)
             for name in [a for a in wanted if a not in known]:
-                print(f"error: unknown assignment {name!r}: no folder source/{name} with a notebook "
+                print(f"error: unknown assignment {name!r}: no folder {source}/{name} with a notebook "
                       f"(known: {', '.join(known) or 'none'})", file=sys.stderr)
                 status = 1
             wanted = [a for a in wanted if a in known]
             if not wanted:
                 return status
-        jobs = find_jobs(root, wanted, args.student)
+        jobs = find_jobs(course, wanted, args.student)
     except (GradeError, UnsupportedVersion) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -94,18 +96,18 @@ def main(argv: list[str] | None = None) -> int:
     print(sandbox.describe(), flush=True)
     sb.become_subreaper()
     try:
-        outcomes = grade(root, jobs, workers=args.workers, per_worker=args.per_worker, timeout=args.timeout,
+        outcomes = grade(course, jobs, workers=args.workers, per_worker=args.per_worker, timeout=args.timeout,
                          sandbox=sandbox, workdir=args.workdir, feedback=not args.no_feedback)
     except KeyboardInterrupt:
         print("interrupted: grades recorded so far are kept", file=sys.stderr)
         return 130
     except (sqlite3.DatabaseError, SQLAlchemyError) as error:
-        print(f"error: cannot use {root / 'gradebook.db'}: {str(error).splitlines()[0]}", file=sys.stderr)
+        print(f"error: cannot use {course.gradebook_file}: {str(error).splitlines()[0]}", file=sys.stderr)
         return 1
     finally:
         sb.sweep(root_pid=os.getpid())
-    path = export_csv(root, outcomes)
-    return_files_to_course_owner(root)
+    path = export_csv(course, outcomes)
+    return_files_to_course_owner(course)
     attention = [o for o in outcomes if o.attention]
     graded = sum(o.graded for o in outcomes)
     slowest = max(outcomes, key=lambda o: o.seconds)

@@ -10,38 +10,26 @@ from pathlib import Path
 from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
 
-from .gradebook import db_url
+from ..course import Course
 from .submission import ATTENTION, GradingOutcome
 
 CSV_FIELDS = ["assignment", "student", "score", "max_score", "status", "reason"]
 
 
-def submitted_pairs(root: Path) -> set[tuple[str, str]]:
-    """(assignment, student) of every folder in ``submitted/``."""
-    found = set()
-    folder = root / "submitted"
-    if folder.is_dir():
-        for student in folder.iterdir():
-            if student.is_dir() and not student.name.startswith("."):
-                found.update((a.name, student.name) for a in student.iterdir()
-                             if a.is_dir() and not a.name.startswith("."))
-    return found
-
-
-def export_csv(root: Path, outcomes: list[GradingOutcome]) -> Path:
+def export_csv(course: Course, outcomes: list[GradingOutcome]) -> Path:
     """``grades.csv``: a row per student per assignment, from the gradebook, ``submitted/`` and this run.
 
     A submission that could not be graded has score 0, status NEEDS ATTENTION
     and the reason (its previous grade, if any, stays in the gradebook and is
     named); one in ``submitted/`` but never graded says so.
     """
-    submitted = submitted_pairs(root)
+    submitted = {(assignment, student) for student, assignment, _ in course.submissions()}
     latest = {(o.job.assignment, o.job.student): o for o in outcomes}
     recorded: dict[tuple[str, str], dict] = {}
     maxima: dict[str, float] = {}
     students = {s for _, s in submitted} | {s for _, s in latest}
-    if (root / "gradebook.db").exists():
-        with warnings.catch_warnings(), Gradebook(db_url(root)) as gb:
+    if course.gradebook_file.exists():
+        with warnings.catch_warnings(), Gradebook(course.db_url) as gb:
             warnings.simplefilter("ignore", SAWarning)
             students |= {s.id for s in gb.students}
             for assignment in gb.assignments:
@@ -77,23 +65,28 @@ def export_csv(root: Path, outcomes: list[GradingOutcome]) -> Path:
             if isinstance(row[name], float):
                 row[name] = f"{row[name]:g}"
         writer.writerow(row)
-    path = root / "grades.csv"
+    path = grades_csv(course)
     tmp = path.with_name(".grades.csv.tmp")
     tmp.write_text(buffer.getvalue())
     tmp.replace(path)
     return path
 
 
-def return_files_to_course_owner(root: Path) -> None:
+def grades_csv(course: Course) -> Path:
+    """Where ``make grade`` writes the class's grades (private, like the gradebook)."""
+    return course.root / "grades.csv"
+
+
+def return_files_to_course_owner(course: Course) -> None:
     """Run as root (for the sandbox), leave what grading wrote to the course folder's owner."""
-    owner = root.stat()
+    owner = course.root.stat()
     if os.geteuid() != 0 or owner.st_uid == 0:
         return
-    paths = [root / "gradebook.db", root / "grades.csv"]
+    paths = [course.gradebook_file, grades_csv(course)]
     for kind in ("autograded", "feedback"):
-        if (root / kind).is_dir():
-            paths.append(root / kind)
-            paths.extend((root / kind).rglob("*"))
+        if course.folder(kind).is_dir():
+            paths.append(course.folder(kind))
+            paths.extend(course.folder(kind).rglob("*"))
     for path in paths:
         if path.exists() and not path.is_symlink():
             os.chown(path, owner.st_uid, owner.st_gid)

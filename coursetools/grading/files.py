@@ -6,23 +6,23 @@ import os
 import shutil
 import stat
 from pathlib import Path
+from typing import Callable
 
-IGNORED = (".ipynb_checkpoints", "__pycache__", "*.pyc")
-
-
-def copy_files(src: Path, dest: Path, max_bytes: int | None = None) -> list[str]:
-    """Copy the plain files of ``src`` into ``dest``; return what was skipped."""
+def copy_files(src: Path, dest: Path, ignored: Callable[[str], bool], max_bytes: int | None = None) -> list[str]:
+    """Copy the plain files of ``src`` into ``dest``, but those ``ignored`` by name (the course's ignore list);
+    return what was skipped for being a link, special or too large."""
     skipped = []
     for dirpath, dirnames, filenames in os.walk(src, followlinks=False):
-        dirnames[:] = [d for d in dirnames if d not in IGNORED and not os.path.islink(os.path.join(dirpath, d))]
+        dirnames[:] = [d for d in dirnames if not ignored(d) and not os.path.islink(os.path.join(dirpath, d))]
         rel = Path(dirpath).relative_to(src)
         (dest / rel).mkdir(parents=True, exist_ok=True)
         for name in filenames:
+            if ignored(name):
+                continue
             path = Path(dirpath) / name
             st = os.lstat(path)
-            if name.endswith(".pyc") or not stat.S_ISREG(st.st_mode):
-                if not name.endswith(".pyc"):
-                    skipped.append(str(rel / name))
+            if not stat.S_ISREG(st.st_mode):
+                skipped.append(str(rel / name))
                 continue
             if max_bytes is not None and st.st_size > max_bytes:
                 skipped.append(f"{rel / name} ({st.st_size} bytes)")

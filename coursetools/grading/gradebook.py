@@ -9,47 +9,41 @@ import warnings
 from pathlib import Path
 
 from nbgrader.api import Gradebook
-from nbgrader.apps import NbGraderAPI
 from sqlalchemy.exc import SAWarning
 
-from ..nbgrader_errors import result_error_line
-from ..release import course_config
+from ..course import Course, NbgraderError
 from .discovery import source_assignments
 from .files import copy_files
+from .protocol import private_course_root
 from .submission import GradingOutcome
 
 MAX_COPIED_FILE = 16 * 2**20
 """Files a submission wrote that are larger than this are not copied to autograded/."""
 
 
-def db_url(root: Path) -> str:
-    return f"sqlite:///{root / 'gradebook.db'}"
-
-
-def prepare_gradebook(root: Path, names: list[str], workspace: Path) -> dict[str, str]:
+def prepare_gradebook(course: Course, names: list[str], workspace: Path) -> dict[str, str]:
     """Add missing assignments to the gradebook from ``source/``; return errors by assignment.
 
     ``nbgrader generate_assignment`` records the notebooks and graded cells;
     its student version is written into ``workspace``, never ``release/``.
     """
     errors = {}
-    with Gradebook(db_url(root)) as gb:
+    with Gradebook(course.db_url) as gb:
         present = {a.name: {n.name for n in a.notebooks} for a in gb.assignments}
-    known = source_assignments(root)
+    known = source_assignments(course)
     for name in names:
         if present.get(name) == set(known[name]):
             continue
-        config = course_config(root)
-        config.CourseDirectory.release_directory = str(workspace / "release")
-        result = NbGraderAPI(config=config).generate_assignment(name, force=True, create=True)
-        if not result["success"]:
-            errors[name] = "could not add the assignment to the gradebook: " + result_error_line(result)
+        try:
+            course.generate(name, release_to=workspace / "release")
+        except NbgraderError as error:
+            errors[name] = "could not add the assignment to the gradebook: " + (error.detail or str(error))
     return errors
 
 
-def snapshot(root: Path, dest: Path) -> None:
+def snapshot(course: Course, dest: Path) -> None:
     """A consistent copy of the gradebook (SQLite's backup API)."""
-    source = sqlite3.connect(root / "gradebook.db")
+    source = sqlite3.connect(course.gradebook_file)
     target = sqlite3.connect(dest)
     with target:
         source.backup(target)
@@ -58,10 +52,10 @@ def snapshot(root: Path, dest: Path) -> None:
     os.chmod(dest, 0o600)
 
 
-def merge(gb: Gradebook, outcome: GradingOutcome, root: Path) -> str:
+def merge(gb: Gradebook, outcome: GradingOutcome, course: Course) -> str:
     """Copy one graded submission into the real gradebook and folders; return its score text."""
-    job, course = outcome.job, outcome.folder / "course"
-    with warnings.catch_warnings(), Gradebook(f"sqlite:///{course / 'gradebook.db'}") as private:
+    job, private_course = outcome.job, course.moved_to(private_course_root(outcome.folder))
+    with warnings.catch_warnings(), Gradebook(private_course.db_url) as private:
         warnings.simplefilter("ignore", SAWarning)  # nbgrader's own, harmless
         graded = private.find_submission(job.assignment, job.student)
         gb.update_or_create_student(job.student)
@@ -83,17 +77,17 @@ def merge(gb: Gradebook, outcome: GradingOutcome, root: Path) -> str:
                     comment.auto_comment
         gb.db.commit()
     for kind in ("autograded", "feedback"):
-        src = course / kind / job.student / job.assignment
+        src = private_course.folder(kind, job.assignment, job.student)
         if not src.is_dir():
             continue
-        dest = root / kind / job.student / job.assignment
+        dest = course.folder(kind, job.assignment, job.student)
         staging = dest.parent / f".{job.assignment}.grading-{uuid.uuid4().hex[:8]}"
-        skipped = copy_files(src, staging, MAX_COPIED_FILE)
+        skipped = copy_files(src, staging, course.ignored, MAX_COPIED_FILE)
         if dest.exists():
             shutil.rmtree(dest)
         staging.rename(dest)
         if skipped and kind == "autograded":
-            outcome.notes.append(f"not copied to autograded/: {', '.join(skipped[:3])}"
+            outcome.notes.append(f"not copied to {course.folder_name(kind)}/: {', '.join(skipped[:3])}"
                                  + (" ..." if len(skipped) > 3 else ""))
     submission = gb.find_submission(job.assignment, job.student)
     return f"{submission.score:g}/{submission.max_score:g}"

@@ -14,6 +14,7 @@ import dataclasses
 import enum
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Union
 
 from .sandbox import Limits
@@ -52,6 +53,11 @@ class Task:
     folder: str
     token: str
     """Marks every process of this submission (sandbox.TOKEN_VAR)."""
+
+
+def private_course_root(folder: Path) -> Path:
+    """Where a worker builds the private course of the task whose folder is ``folder``."""
+    return Path(folder) / "course"
 
 
 @dataclass(frozen=True)

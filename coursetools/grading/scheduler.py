@@ -27,10 +27,11 @@ from typing import Literal
 
 from nbgrader.api import Gradebook
 
-from ..release import course_config
+from ..course import Course
 from . import protocol
 from . import sandbox as sb
-from .gradebook import db_url, merge, prepare_gradebook, snapshot
+from .export import grades_csv
+from .gradebook import merge, prepare_gradebook, snapshot
 from .submission import ATTENTION, GradingOutcome, Job
 
 
@@ -99,11 +100,11 @@ class WorkerFeeder(threading.Thread):
     """
 
     def __init__(self, index: int, setup: protocol.WorkerSetup, submissions: SubmissionQueue,
-                 results: queue.Queue, workspace: Path, timeout: float, template: Path, root: Path) -> None:
+                 results: queue.Queue, workspace: Path, timeout: float, template: Path, course: Course) -> None:
         super().__init__(name=f"grading-feeder-{index}", daemon=True)
         self.index, self.setup, self.uids = index, setup, setup.uids
         self.submissions, self.results = submissions, results
-        self.workspace, self.timeout, self.template, self.root = workspace, timeout, template, root
+        self.workspace, self.timeout, self.template, self.course = workspace, timeout, template, course
         self.proc: subprocess.Popen | None = None
         self.buffer = b""
         self.count = 0
@@ -189,7 +190,7 @@ class WorkerFeeder(threading.Thread):
             sent = SentSubmission(job, uuid.uuid4().hex, self.workspace / f"s{self.index}" / f"t{self.count}",
                                   time.monotonic())
             task = protocol.Task(self.count, job.assignment, job.student, submission=str(job.path),
-                                 source=str(self.root / "source" / job.assignment), template=str(self.template),
+                                 source=str(self.course.folder("source", job.assignment)), template=str(self.template),
                                  folder=str(sent.folder), token=sent.token)
             try:
                 if self.proc is None or self.proc.poll() is not None:
@@ -279,11 +280,13 @@ def workspace_base(sandbox: sb.Sandbox, requested: Path | None) -> Path:
     return Path(tempfile.gettempdir())
 
 
-def hidden_paths(root: Path, workspace: Path) -> list[str]:
+def hidden_paths(course: Course, workspace: Path) -> list[str]:
     """What student code must not see: the course's private data and the exchange."""
-    paths = [root / name for name in ("gradebook.db", "gradebook.db-journal", "gradebook.db-wal", "grades.csv",
-                                      "submitted", "autograded", "feedback", "source", ".git")]
-    exchange = course_config(root).get("Exchange", {}).get("root")
+    gradebook = course.gradebook_file
+    paths = [gradebook, gradebook.with_name(gradebook.name + "-journal"), gradebook.with_name(gradebook.name + "-wal"),
+             grades_csv(course), course.root / ".git"]
+    paths += [course.folder(step) for step in ("submitted", "autograded", "feedback", "source")]
+    exchange = course.config.get("Exchange", {}).get("root")
     for folder in ("/srv/nbgrader/exchange", exchange):
         if folder:
             paths.append(Path(folder))
@@ -291,7 +294,7 @@ def hidden_paths(root: Path, workspace: Path) -> list[str]:
     return [str(p) for p in paths if p != workspace and p not in workspace.parents]
 
 
-def grade(root: Path, jobs: list[Job], *, workers: int, per_worker: int, timeout: float, sandbox: sb.Sandbox,
+def grade(course: Course, jobs: list[Job], *, workers: int, per_worker: int, timeout: float, sandbox: sb.Sandbox,
           workdir: Path | None = None, feedback: bool = True, out=sys.stdout) -> list[GradingOutcome]:
     """Grade ``jobs``; merge every success into the course; return every outcome in order.
 
@@ -315,16 +318,16 @@ def grade(root: Path, jobs: list[Job], *, workers: int, per_worker: int, timeout
         if runnable:  # workers import nbgrader while the gradebook is prepared
             uids = sb.pick_uids(count * per_worker) if sandbox.unprivileged else [None] * count * per_worker
             tmpfs = not any(Path(t) in workspace.parents or Path(t) == workspace for t in ("/tmp", "/dev/shm"))
-            setup = protocol.WorkerSetup(root=str(root), namespaces=sandbox.namespaces, unshare=sandbox.unshare,
-                                         limits=sandbox.limits, hide=hidden_paths(root, workspace),
+            setup = protocol.WorkerSetup(root=str(course.root), namespaces=sandbox.namespaces, unshare=sandbox.unshare,
+                                         limits=sandbox.limits, hide=hidden_paths(course, workspace),
                                          expose=sb.expose_targets(), tmpfs=tmpfs, feedback=feedback, uids=[])
             for index in range(count):
                 own_uids = uids[index * per_worker:(index + 1) * per_worker]
                 feeder = WorkerFeeder(index, dataclasses.replace(setup, uids=own_uids), submissions, results,
-                                      workspace, timeout, workspace / "template.db", root)
+                                      workspace, timeout, workspace / "template.db", course)
                 feeders.append(feeder)
                 feeder.start()
-        problems = prepare_gradebook(root, sorted({j.assignment for j in runnable}), workspace) if runnable else {}
+        problems = prepare_gradebook(course, sorted({j.assignment for j in runnable}), workspace) if runnable else {}
         for job in runnable:
             if job.assignment in problems:
                 job.problem = problems[job.assignment]
@@ -333,18 +336,18 @@ def grade(root: Path, jobs: list[Job], *, workers: int, per_worker: int, timeout
         for outcome in outcomes:
             print(f"  {outcome.job.assignment}/{outcome.job.student}: {ATTENTION}: {outcome.reason}", file=out)
         if pending:
-            snapshot(root, workspace / "template.db")
+            snapshot(course, workspace / "template.db")
             print(f"grading {len(pending)} submission(s): {count} worker(s) x {per_worker} at a time",
                   file=out, flush=True)
         submissions.load(pending)
         width = len(str(len(pending)))
-        with Gradebook(db_url(root)) as gb:
+        with Gradebook(course.db_url) as gb:
             for done in range(1, len(pending) + 1):
                 outcome = results.get()
                 job = outcome.job
                 if outcome.graded:
                     try:
-                        status = "graded " + merge(gb, outcome, root)
+                        status = "graded " + merge(gb, outcome, course)
                     except Exception as error:  # a broken private result never stops the class
                         gb.db.rollback()
                         outcome.graded, outcome.reason = False, f"could not record the grade: {error}"

@@ -27,10 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from .. import COURSE_ROOT, START_METHODS
+from .. import START_METHODS
 from ..bench.baseline import grade_class_with_plain_nbgrader
-from ..course import copy_course, notebooks_of
-from ..release import NbgraderError, assignments
+from ..course import Course, NbgraderError
 
 BURN = "while True:\n    pass\n"
 
@@ -69,13 +68,13 @@ def busy_cores(count: int) -> Iterator[list[subprocess.Popen]]:
                 burner.wait()
 
 
-def stress(assignment: str, method: str, runs: int, root: Path = COURSE_ROOT,
+def stress(assignment: str, method: str, runs: int, course: Course | None = None,
            keep: bool = False) -> StressResult:
     """Autograde the solution of ``assignment`` ``runs`` times under ``method``."""
     outcome = StressResult(assignment, method, runs)
     work = Path(tempfile.mkdtemp(prefix=f"stress-{assignment}-{method}-"))
-    course = copy_course(work / "course", root)
-    solution = notebooks_of(assignment, course)
+    course = (course or Course()).copy_to(work / "course")
+    solution = course.notebooks("source", assignment)
     class_ = {f"run{number:02d}": solution for number in range(1, runs + 1)}
     start = time.perf_counter()
     try:
@@ -94,7 +93,7 @@ def stress(assignment: str, method: str, runs: int, root: Path = COURSE_ROOT,
     if not keep:
         shutil.rmtree(work, ignore_errors=True)
     elif not outcome.ok:
-        outcome.lost.append(f"(course copy kept in {course})")
+        outcome.lost.append(f"(course copy kept in {course.root})")
     return outcome
 
 
@@ -110,8 +109,9 @@ def main(argv: list[str] | None = None) -> int:
 
     available = multiprocessing.get_all_start_methods()
     methods = [m for m in args.methods if m in available]
-    names = args.assignments or assignments()
-    unknown = [name for name in names if not (COURSE_ROOT / "source" / name).is_dir()]
+    known = Course().assignments()
+    names = args.assignments or known
+    unknown = [name for name in names if name not in known]
     if unknown:
         parser.error(f"no such assignment in source/: {', '.join(unknown)}")
     burners = max(1, (os.cpu_count() or 2) - 1) if args.busy else 0

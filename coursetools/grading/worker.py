@@ -49,7 +49,7 @@ from traitlets.config import Config
 
 from .. import startmethod
 from ..nbgrader_errors import error_line, result_error_line
-from ..release import course_config
+from ..course import Course
 from . import protocol
 from . import sandbox as sb
 from .files import copy_files, sanitize
@@ -273,8 +273,7 @@ class Worker:
     """Grades the tasks sent by the parent (see the module docstring)."""
 
     def __init__(self, setup: protocol.WorkerSetup) -> None:
-        self.root = Path(setup.root)
-        self.base_config = course_config(self.root)
+        self.course = Course(setup.root)
         self.uids = setup.uids
         self.sandbox = sb.Sandbox(namespaces=setup.namespaces, unprivileged=self.uids[0] is not None,
                                   limits=setup.limits, unshare=setup.unshare)
@@ -283,33 +282,32 @@ class Worker:
         self.tmpfs = setup.tmpfs
         self.feedback = setup.feedback
 
-    def config_for(self, course: Path) -> Config:
-        config = copy.deepcopy(self.base_config)
-        config.CourseDirectory.root = str(course)
-        config.CourseDirectory.db_url = f"sqlite:///{course / 'gradebook.db'}"
-        config.Autograde.autograde_preprocessors = autograde_preprocessors(self.base_config)
+    def config_for(self, private: Course) -> Config:
+        """The private course's config, grading with :class:`GradingExecute`."""
+        config = copy.deepcopy(private.config)
+        config.Autograde.autograde_preprocessors = autograde_preprocessors(self.course.config)
         config.Autograde.create_student = True
         return config
 
-    def build(self, task: protocol.Task, folder: Path) -> tuple[Path, list[str]]:
-        """The private course folder of one task, and the submission's files left out of it."""
-        assignment, student = task.assignment, task.student
+    def build(self, task: protocol.Task, folder: Path) -> tuple[Course, list[str]]:
+        """The private course of one task, and the submission's files left out of it."""
         folder.mkdir(mode=0o711, parents=True)
         os.chmod(folder, 0o711)
-        course = folder / "course"
-        course.mkdir(mode=0o711)
-        os.chmod(course, 0o711)
-        for private in ("source", "submitted"):
-            (course / private).mkdir(mode=0o700)
-        copy_files(Path(task.source), course / "source" / assignment)
-        skipped = copy_files(Path(task.submission), course / "submitted" / student / assignment,
-                             self.sandbox.limits.file_bytes)
-        shutil.copyfile(task.template, course / "gradebook.db")
-        os.chmod(course / "gradebook.db", 0o600)
+        private = self.course.moved_to(protocol.private_course_root(folder))
+        private.root.mkdir(mode=0o711)
+        os.chmod(private.root, 0o711)
+        source = private.folder("source", task.assignment)
+        submission = private.folder("submitted", task.assignment, task.student)
+        for step in (source, submission):
+            step.parent.mkdir(mode=0o700, parents=True)
+        copy_files(Path(task.source), source, self.course.ignored)
+        skipped = copy_files(Path(task.submission), submission, self.course.ignored, self.sandbox.limits.file_bytes)
+        shutil.copyfile(task.template, private.gradebook_file)
+        os.chmod(private.gradebook_file, 0o600)
         for name in ("home", "kernel"):
             (folder / name).mkdir(mode=0o700)
         (folder / "home" / "tmp").mkdir(mode=0o700)
-        return course, skipped
+        return private, skipped
 
     def grade(self, task: protocol.Task, uid: int | None, logger: logging.Logger) -> protocol.Answer:
         """Autograde (and generate feedback for) one submission in its private folder."""
@@ -321,13 +319,13 @@ class Worker:
         kernel_log = folder.parent / f"{folder.name}.kernel.log"
         with open(kernel_log, "w") as log:
             try:
-                course, skipped = self.build(task, folder)
+                private, skipped = self.build(task, folder)
                 context = TaskContext(self.sandbox, uid, task.token, folder, self.hide, self.expose,
                                       self.tmpfs, alone=len(self.uids) == 1, log=log)
                 context.own(folder / "home")
                 context.own(folder / "kernel")
                 _LOCAL.task = context
-                api = NbGraderAPI(config=self.config_for(course), log=logger)
+                api = NbGraderAPI(config=self.config_for(private), log=logger)
                 graded = run_autograde(api, task.assignment, task.student)
                 _LOCAL.task = None
                 context.after_kernel(None)

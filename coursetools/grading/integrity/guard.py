@@ -9,7 +9,6 @@ from __future__ import annotations
 import ast
 import hashlib
 import hmac
-import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -18,10 +17,12 @@ from typing import Any, Iterable
 
 import nbformat
 from jupyter_core.utils import ensure_async
+from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade, is_solution
 from traitlets import Bool, Dict, Float
 
+from ...course import ignored_by
 from ..overrides import SyncFollowsAsync, require_tested_versions
 from .scan import Instructor, scan, written_modules
 
@@ -57,13 +58,13 @@ def file_hashes(folder: Path, names: Iterable[str]) -> dict[str, str]:
     return hashes
 
 
-def shipped_files(folder: Path) -> list[str]:
-    """Files beside the notebook that the course ships (helper modules, data): not notebooks, not the
-    student's own modules."""
+def shipped_files(folder: Path, ignore: list[str]) -> list[str]:
+    """Files beside the notebook that the course ships (helper modules, data): not notebooks, not hidden
+    files, not what the course's ``ignore`` list leaves out (the student's own modules among them)."""
     if not folder.is_dir():
         return []
     return sorted(p.name for p in folder.iterdir() if p.is_file() and p.suffix != ".ipynb"
-                  and not re.fullmatch(r"ps\w*_student_\w*\.py", p.name) and not p.name.startswith("."))
+                  and not ignored_by(ignore, p.name) and not p.name.startswith("."))
 
 
 class GuardedExecute(SyncFollowsAsync, Execute):
@@ -94,7 +95,7 @@ class GuardedExecute(SyncFollowsAsync, Execute):
 
     def preprocess(self, nb: Any, resources: Any, *args: Any, **kwargs: Any) -> Any:
         folder = Path((resources or {}).get("metadata", {}).get("path") or ".")
-        self._shipped = shipped_files(folder)
+        self._shipped = shipped_files(folder, CourseDirectory(config=self.config).ignore)
         self._folder = folder
         self._hashes = file_hashes(folder, self._shipped)
         self._reasons: list[str] = []
