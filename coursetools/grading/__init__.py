@@ -31,4 +31,10 @@ The parts, in the order a run uses them:
 * :mod:`.cli`: the command line (the run exits 1 and lists the submissions
   that need attention);
 * :mod:`.stress`: a benchmark of how deterministic autograding is.
+
+Beside them: :mod:`.submission` (a submission and what grading it gave),
+:mod:`.files` (copies that never follow a link) and :mod:`.overrides` (every
+override of nbgrader, nbclient and jupyter_client internals, with the
+versions they were tested with).  The course itself (folders, gradebook,
+assignments, submissions) is :class:`coursetools.course.Course`.
 """
