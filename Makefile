@@ -114,10 +114,10 @@ gil-lab: $(STAMP)
 	$(BIN)/python -m coursetools.gil.lab
 
 grade: $(STAMP)
-	$(BIN)/python -m coursetools.grade $(GRADE_ARGS)
+	$(BIN)/python -m coursetools.grading $(GRADE_ARGS)
 
 bench: $(STAMP)
-	$(BIN)/python -m coursetools.bench_lessons
+	$(BIN)/python -m coursetools.bench.lessons
 
 clean:
 	rm -rf build autograded/*/ feedback .pytest_cache

@@ -44,7 +44,7 @@ c.IgnorePattern.pattern = "|".join([
     r"IPKernelApp\] WARNING \| Parent appears to have exited",
 ])
 
-# Grading integrity (coursetools/integrity.py): student code shares the kernel
+# Grading integrity (coursetools/grading/integrity/): student code shares the kernel
 # with the tests, so autograding scans what the student wrote, checks the
 # kernel between cells and scores test cells strictly.  A notebook caught
 # tampering scores 0 in its autograded cells, with the reason in each.  This
@@ -57,6 +57,6 @@ from nbgrader.converters import Autograde  # noqa: E402
 from nbgrader.preprocessors import Execute  # noqa: E402
 
 c.Autograde.autograde_preprocessors = [
-    "coursetools.integrity.GuardedExecute" if p is Execute else p
+    "coursetools.grading.integrity.guard.GuardedExecute" if p is Execute else p
     for p in Autograde.class_traits()["autograde_preprocessors"].default()
 ]

@@ -20,7 +20,9 @@ import nbformat
 import psutil
 from nbclient import NotebookClient
 
-from .startmethod import kernel_env
+from .course import Course
+from .processes import processes_marked
+from .startmethod import start_method_env
 
 RUN_MARKER = "COURSE_NOTEBOOK_RUN"
 
@@ -46,22 +48,6 @@ class NotebookRun:
         return found
 
 
-def processes_marked(token: str) -> list[psutil.Process]:
-    """Every live process whose environment carries ``RUN_MARKER=token``.
-
-    Children inherit the environment, so this finds whatever a notebook's
-    kernel started, even orphans that were re-parented to init.
-    """
-    found = []
-    for proc in psutil.process_iter():
-        try:
-            if proc.environ().get(RUN_MARKER) == token and proc.status() != psutil.STATUS_ZOMBIE:
-                found.append(proc)
-        except (psutil.Error, OSError):
-            continue
-    return found
-
-
 def execute(
     path: Path,
     method: str | None = None,
@@ -76,21 +62,22 @@ def execute(
     unless ``allow_errors``.  Processes the notebook left running are
     reported in ``leftover`` (after ``grace_seconds`` to exit) and killed.
     ``guarded``: run it as autograding does, with the integrity checks
-    (:mod:`coursetools.integrity`); their findings go to ``integrity``.
+    (:mod:`coursetools.grading.integrity`); their findings go to ``integrity``.
     """
     path = Path(path).resolve()
     nb = nbformat.read(path, as_version=4)
     token = uuid.uuid4().hex
-    env = kernel_env(method)
+    env = start_method_env(method)
     env[RUN_MARKER] = token
     resources = {"metadata": {"path": str(path.parent)}}
     reasons: list[str] = []
     start = time.perf_counter()
     try:
         if guarded:
-            from .integrity import GuardedExecute
+            from .grading.integrity.guard import GuardedExecute
 
-            guard = GuardedExecute(timeout=timeout, kernel_name="python3", kernel_env=env)
+            guard = GuardedExecute(timeout=timeout, kernel_name="python3", kernel_launch_env=env,
+                                   config=Course().config)  # the course's ignore list
             nb, _ = guard.preprocess(nb, resources)
             reasons = guard.reasons
         else:
@@ -99,10 +86,10 @@ def execute(
     finally:
         seconds = time.perf_counter() - start
         deadline = time.monotonic() + grace_seconds
-        leftover = processes_marked(token)
+        leftover = processes_marked(RUN_MARKER, token)
         while leftover and time.monotonic() < deadline:
             time.sleep(0.1)
-            leftover = processes_marked(token)
+            leftover = processes_marked(RUN_MARKER, token)
         described = []
         for proc in leftover:
             try:

@@ -3,83 +3,27 @@
 ``make release`` runs ``python -m coursetools.release``: every assignment in
 ``source/`` is generated into ``release/`` (and recorded in the gradebook, as
 ``nbgrader generate_assignment --create`` does).  The tests call
-:func:`generate` on a temporary copy of the course to prove that the committed
-``release/`` is exactly what nbgrader makes.
+:meth:`coursetools.course.Course.generate` on a temporary copy of the course
+to prove that the committed ``release/`` is exactly what nbgrader makes.
 """
 from __future__ import annotations
 
 import argparse
-import re
 import sys
-from pathlib import Path
 
-from nbgrader.apps import NbGraderAPI
-from traitlets.config import Config
-from traitlets.config.loader import PyFileConfigLoader
-
-from . import COURSE_ROOT, put_environment_scripts_on_path
-from .ps_common_copies import write_copy
-
-
-class NbgraderError(RuntimeError):
-    """An nbgrader step failed; the message is one line a TA can act on."""
-
-
-def course_config(root: Path = COURSE_ROOT) -> Config:
-    """``root/nbgrader_config.py`` (if any) with the course root set to ``root``."""
-    root = Path(root).resolve()
-    config = Config()
-    if (root / "nbgrader_config.py").is_file():
-        config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
-    config.CourseDirectory.root = str(root)
-    return config
-
-
-def api(root: Path = COURSE_ROOT) -> NbGraderAPI:
-    """An nbgrader API object for the course at ``root``."""
-    put_environment_scripts_on_path()
-    return NbGraderAPI(config=course_config(root))
-
-
-def assignments(root: Path = COURSE_ROOT) -> list[str]:
-    """Names of the problem sets in ``root/source`` (folders holding a notebook)."""
-    source = Path(root) / "source"
-    return sorted(
-        d.name for d in source.iterdir()
-        if d.is_dir() and not d.name.startswith(".") and any(d.glob("*.ipynb"))
-    )
-
-
-def last_error_line(result: dict) -> str:
-    """The most useful single line of an nbgrader API result's error or log."""
-    text = (result.get("error") or "") + "\n" + (result.get("log") or "")
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    exceptions = [line for line in lines if re.match(r"^[\w.]+(Error|Exception)\b.*:", line)]
-    if exceptions:
-        return exceptions[-1]
-    errors = [line for line in lines if line.startswith("[ERROR]")]
-    return (errors or lines or ["unknown nbgrader error"])[0]
-
-
-def generate(assignment: str, root: Path = COURSE_ROOT) -> None:
-    """Generate ``release/<assignment>`` from ``source/<assignment>`` (its copy of ``ps_common`` refreshed first)."""
-    if not (Path(root) / "source" / assignment).is_dir():
-        raise NbgraderError(f"unknown assignment {assignment!r}: no folder source/{assignment}")
-    write_copy(assignment, root)
-    result = api(root).generate_assignment(assignment, force=True, create=True)
-    if not result["success"]:
-        raise NbgraderError(f"generating {assignment} failed: {last_error_line(result)}")
+from .course import Course, NbgraderError
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m coursetools.release", description=__doc__.splitlines()[0])
     parser.add_argument("assignments", nargs="*", help="default: every folder in source/")
     args = parser.parse_args(argv)
+    course = Course()
     status = 0
-    for name in args.assignments or assignments():
+    for name in args.assignments or course.assignments():
         try:
-            generate(name)
-            print(f"release/{name}: generated")
+            course.generate(name)
+            print(f"{course.folder_name('release')}/{name}: generated")
         except NbgraderError as error:
             print(f"error: {error}", file=sys.stderr)
             status = 1

@@ -28,7 +28,7 @@ del _mp, _os, _method
 '''
 
 
-def kernel_env(method: str | None, ipython_dir: Path | None = None) -> dict[str, str]:
+def start_method_env(method: str | None, ipython_dir: Path | None = None) -> dict[str, str]:
     """Return a copy of ``os.environ`` that makes new kernels use ``method``.
 
     ``method`` None leaves the platform default.  ``ipython_dir`` is where the

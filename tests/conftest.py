@@ -14,16 +14,16 @@ from pathlib import Path
 import pytest
 
 from coursetools import COURSE_ROOT
-from coursetools.autograde import copy_course
+from coursetools.course import Course
 from coursetools.ps_common import running_children
-from coursetools.release import assignments
 
 # Lesson worker modules are imported by plain name, as the notebooks beside them do.
 sys.path.insert(0, str(COURSE_ROOT / "course"))
 
 LESSONS = sorted((COURSE_ROOT / "course").glob("[0-9][0-9]_*.ipynb"))
-ASSIGNMENTS = assignments(COURSE_ROOT)
-SOURCE_NOTEBOOKS = sorted((COURSE_ROOT / "source").glob("*/*.ipynb"))
+COURSE = Course(COURSE_ROOT)
+ASSIGNMENTS = COURSE.assignments()
+SOURCE_NOTEBOOKS = sorted(path for a in ASSIGNMENTS for path in COURSE.folder("source", a).glob("*.ipynb"))
 
 REFERENCE_PYTHON = (3, 11)
 """The CPython whose outputs the lessons commit (the machine's python3.11): nbval compares them only
@@ -70,10 +70,10 @@ def grading_lock(tmp_path_factory):
 
 def run_make_grade(root: Path, *args: str, timeout: float = 600, env: dict[str, str] | None = None,
                    ) -> subprocess.CompletedProcess:
-    """``python -m coursetools.grade --course-root root *args`` (what `make grade` runs).  Callers hold
+    """``python -m coursetools.grading --course-root root *args`` (what `make grade` runs).  Callers hold
     the grading lock (fixture ``grading_lock``)."""
     assert _HELD, "run `make grade` inside `with grading_lock():`"
-    return subprocess.run([sys.executable, "-m", "coursetools.grade", "--course-root", str(root), *args],
+    return subprocess.run([sys.executable, "-m", "coursetools.grading", "--course-root", str(root), *args],
                           capture_output=True, text=True, timeout=timeout, env=env)
 
 
@@ -84,7 +84,7 @@ def short_id(path: Path) -> str:
 @pytest.fixture
 def course_copy(tmp_path: Path) -> Path:
     """A temporary copy of the course (config and source/) to generate and grade in."""
-    return copy_course(tmp_path / "course")
+    return COURSE.copy_to(tmp_path / "course").root
 
 
 @pytest.fixture

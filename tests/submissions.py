@@ -23,7 +23,7 @@ from pathlib import Path
 
 import nbformat
 
-from coursetools.autograde import notebooks_in
+from coursetools.course import Course
 
 HERE = Path(__file__).resolve().parent
 WRONG_DIR = HERE / "wrong_submissions"
@@ -82,15 +82,15 @@ def build(base: dict[str, nbformat.NotebookNode], cells: dict[str, str] | None =
 
 def gaming_class(root: Path, assignment: str, table: dict[str, dict]) -> dict[str, dict[str, nbformat.NotebookNode]]:
     """The notebooks of every gaming submission in ``table``, by student name ``game-<name>``."""
-    bases = {"solution": notebooks_in(root / "source" / assignment),
-             "blank": notebooks_in(root / "release" / assignment)}
+    course = Course(root)
+    bases = {"solution": course.notebooks("source", assignment), "blank": course.notebooks("release", assignment)}
     return {f"game-{name}": build(bases[spec.get("base", "solution")], spec.get("cells"), spec.get("insert_after"))
             for name, spec in table.items()}
 
 
 def wrong_class(root: Path, assignment: str, table: dict[str, dict]) -> dict[str, dict[str, nbformat.NotebookNode]]:
     """The notebooks of every wrong submission in ``table``, by student name ``wrong-<name>``."""
-    solution = notebooks_in(root / "source" / assignment)
+    solution = Course(root).notebooks("source", assignment)
     return {f"wrong-{name}": build(solution, spec["cells"]) for name, spec in table.items()}
 
 
@@ -112,8 +112,7 @@ def wrong_verdict(spec: dict, cells: list) -> str:
 
 def main(argv: list[str]) -> int:
     sys.path.insert(0, str(HERE.parent))
-    from coursetools.autograde import copy_course, grade_class
-    from coursetools.release import generate
+    from coursetools.bench.baseline import grade_class_with_plain_nbgrader
 
     wrong = "--wrong" in argv
     options = [a for a in argv if a.startswith("--") and a != "--wrong"]
@@ -128,10 +127,11 @@ def main(argv: list[str]) -> int:
     make_class, prefix, verdict = (wrong_class, "wrong", wrong_verdict) if wrong else \
         (gaming_class, "game", gaming_verdict)
     with tempfile.TemporaryDirectory() as tmp:
-        root = copy_course(Path(tmp) / "course")
-        generate(assignment, root)
+        course = Course().copy_to(Path(tmp) / "course")
+        course.generate(assignment)
         started = time.monotonic()
-        scores = grade_class(root, assignment, make_class(root, assignment, table), options=options)
+        scores = grade_class_with_plain_nbgrader(course, assignment, make_class(course.root, assignment, table),
+                                                 options=options)
         seconds = time.monotonic() - started
         for name, spec in table.items():
             cells = [c for c in scores[f"{prefix}-{name}"] if not c.manual]

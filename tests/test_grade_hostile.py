@@ -1,9 +1,9 @@
-"""Broken and hostile submissions, graded through `make grade`'s module (coursetools.grade).
+"""Broken and hostile submissions, graded through `make grade`'s module (coursetools.grading).
 
 A tiny fixture course (tests/grading_fixtures/course.py, one notebook worth 4
 points, a 5 s per-cell timeout) gets a class of honest students and of
 submissions that hang, exit, kill, flood, snoop or cheat.  The whole class is
-graded in one `python -m coursetools.grade` run in the sandbox (when this
+graded in one `python -m coursetools.grading` run in the sandbox (when this
 machine allows it: Linux, root, util-linux `unshare`) and a smaller class in
 one run without it (`--no-sandbox`, the fallback path).  For each run:
 grading ends within a bound, every student has a row in grades.csv, honest
@@ -26,8 +26,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from coursetools import sandbox as sb
-from coursetools.autograde import scores
+from coursetools.course import Course
+from coursetools.grading import sandbox as sb
 from conftest import one_grader, run_make_grade
 from grading_fixtures.course import (ASSIGNMENT, FULL_MARKS, SLEEP_MARKS, Hostile, add_submission, blank,
                                      hostile_class, make_course, remove_submission)
@@ -44,7 +44,7 @@ FALLBACK_CLASS = ("loop", "sigint", "queue_get", "pool_open", "os_exit", "kill_p
 
 @dataclass
 class Run:
-    """One `python -m coursetools.grade` run and what it left."""
+    """One `python -m coursetools.grading` run and what it left."""
 
     root: Path
     code: int
@@ -189,7 +189,7 @@ def test_honest_students_get_full_marks(run):
     for student in HONEST:
         assert run.rows[student]["status"] == "graded", run.rows[student]
         assert float(run.rows[student]["score"]) == FULL_MARKS
-        cells = scores(run.root, ASSIGNMENT, student)
+        cells = Course(run.root).scores(ASSIGNMENT, student)
         assert all(c.score == c.max_score for c in cells), cells
     assert float(run.rows["blank"]["score"]) == 0
 
@@ -228,11 +228,11 @@ def test_no_process_survives(run):
 
 
 def test_gradebook_is_intact(run):
-    with sqlite3.connect(run.root / "gradebook.db") as db:
+    with sqlite3.connect(Course(run.root).gradebook_file) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     for student, (score, graded) in run.expected.items():
         if graded:
-            cells = scores(run.root, ASSIGNMENT, student)
+            cells = Course(run.root).scores(ASSIGNMENT, student)
             assert sum(c.score for c in cells) == score, student
 
 
@@ -286,5 +286,5 @@ def test_a_failed_regrade_keeps_the_recorded_grade(fallback_run, listener, gradi
     assert done.returncode == 1
     row = read_rows(root)["honest1"]
     assert row["status"] == "NEEDS ATTENTION" and "previous grade 4 kept" in row["reason"], row
-    assert sum(c.score for c in scores(root, ASSIGNMENT, "honest1")) == FULL_MARKS
+    assert sum(c.score for c in Course(root).scores(ASSIGNMENT, "honest1")) == FULL_MARKS
     assert left == []

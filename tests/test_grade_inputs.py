@@ -1,4 +1,4 @@
-"""Bad input to `make grade` (coursetools.grade): one clear line, and the rest of the class is graded."""
+"""Bad input to `make grade` (coursetools.grading): one clear line, and the rest of the class is graded."""
 from __future__ import annotations
 
 import csv
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from coursetools.autograde import scores
+from coursetools.course import Course
 from conftest import one_grader, run_make_grade
 from grading_fixtures.course import ASSIGNMENT, FULL_MARKS, add_submission, hostile_class, make_course
 
@@ -52,7 +52,7 @@ def test_no_submissions(tmp_path):
     done = run_make_grade(root, *OPTIONS, timeout=BOUND)
     assert done.returncode == 1
     assert "no submissions" in error_line(done)
-    assert not (root / "gradebook.db").exists() and not (root / "grades.csv").exists()
+    assert not Course(root).gradebook_file.exists() and not (root / "grades.csv").exists()
 
 
 def test_not_a_course_folder(tmp_path):
@@ -67,14 +67,14 @@ def test_broken_submissions_do_not_stop_the_others(course):
     add_submission(course, "honest1")
     add_submission(course, "unreadable", hostile["unreadable"])
     add_submission(course, "missing", hostile["missing"])
-    stray = course / "submitted" / "stray" / "ps_nope"
+    stray = Course(course).folder("submitted", "ps_nope", "stray")
     stray.mkdir(parents=True)
     (stray / "ps_nope.ipynb").write_text("{}")
 
     done = run_make_grade(course, *OPTIONS, "--assignment", ASSIGNMENT, "--assignment", "ps_nope", timeout=BOUND)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "unknown assignment 'ps_nope'" in error_line(done)
-    assert sum(c.score for c in scores(course, ASSIGNMENT, "honest1")) == FULL_MARKS
+    assert sum(c.score for c in Course(course).scores(ASSIGNMENT, "honest1")) == FULL_MARKS
 
     done = run_make_grade(course, *OPTIONS, "--student", "stray", "--student", "missing", timeout=BOUND)
     assert done.returncode == 1

@@ -1,4 +1,4 @@
-"""The grading pipeline on the real problem sets, through `make grade` (coursetools.grade).
+"""The grading pipeline on the real problem sets, through `make grade` (coursetools.grading).
 
 For every problem set in source/ (new sets need no new test), in a temporary
 copy of the course, nbgrader generates the student version and `make grade`
@@ -26,11 +26,11 @@ import pytest
 from nbgrader.api import MissingEntry
 from nbgrader.validator import Validator
 
-from coursetools.autograde import CellScore, copy_course, grade_class, scores, submit
-from coursetools.release import course_config, generate
+from coursetools.bench.baseline import grade_class_with_plain_nbgrader
+from coursetools.course import CellScore, Course
 
-from conftest import ASSIGNMENTS, one_grader, run_make_grade, shared_dir
-from submissions import gaming_class, gaming_submissions, notebooks_in, wrong_class, wrong_submissions
+from conftest import ASSIGNMENTS, COURSE, one_grader, run_make_grade, shared_dir
+from submissions import gaming_class, gaming_submissions, wrong_class, wrong_submissions
 
 GRADE_TIMEOUT = 2400
 
@@ -60,17 +60,18 @@ class GradedClass:
 
 def make_class(root: Path) -> GradedClass:
     """Generate every set in ``root``, submit the class, grade it with `make grade`."""
+    course = Course(root)
     students: dict[tuple[str, str], dict] = {}
     for assignment in ASSIGNMENTS:
-        generate(assignment, root)
-        solution = notebooks_in(root / "source" / assignment)
+        course.generate(assignment)
+        solution = course.notebooks("source", assignment)
         students[(assignment, "solution")] = solution
-        students[(assignment, "blank")] = notebooks_in(root / "release" / assignment)
+        students[(assignment, "blank")] = course.notebooks("release", assignment)
         for student, notebooks in {**wrong_class(root, assignment, wrong_submissions(assignment)),
                                     **gaming_class(root, assignment, gaming_submissions(assignment))}.items():
             students[(assignment, student)] = notebooks
     for (assignment, student), notebooks in students.items():
-        submit(root, assignment, student, notebooks)
+        course.submit(assignment, student, notebooks)
     done = run_make_grade(root, timeout=GRADE_TIMEOUT)
     output = done.stdout + done.stderr
     assert done.returncode in (0, 1), f"make grade failed ({done.returncode}):\n{output[-3000:]}"
@@ -79,7 +80,7 @@ def make_class(root: Path) -> GradedClass:
     graded = {}
     for key in students:
         try:
-            graded[key] = scores(root, *key)
+            graded[key] = course.scores(*key)
         except MissingEntry:  # not graded at all: the test of that submission says so
             pass
     return GradedClass(root, output, graded, rows)
@@ -93,7 +94,7 @@ def graded_class(tmp_path_factory, grading_lock) -> GradedClass:
     with grading_lock():
         if recorded.exists():
             return pickle.loads(recorded.read_bytes())
-        graded = make_class(copy_course(tmp_path_factory.mktemp("class") / "course"))
+        graded = make_class(COURSE.copy_to(tmp_path_factory.mktemp("class") / "course").root)
         recorded.write_bytes(pickle.dumps(graded))
         return graded
 
@@ -160,12 +161,12 @@ def test_plain_nbgrader_applies_the_integrity_checks(tmp_path, scan):
     """`nbgrader autograde` (and so Formgrader) runs the same checks: kernel tampering earns nothing there
     either, with the static scan and with the runtime checks alone; the solution keeps full marks."""
     assignment, names = next(iter(CLASS_ONE.items()))
-    root = copy_course(tmp_path / "course")
-    generate(assignment, root)
+    course = COURSE.copy_to(tmp_path / "course")
+    course.generate(assignment)
     table = {n: gaming_submissions(assignment)[n] for n in names}
-    class_ = {"solution": notebooks_in(root / "source" / assignment), **gaming_class(root, assignment, table)}
+    class_ = {"solution": course.notebooks("source", assignment), **gaming_class(course.root, assignment, table)}
     options = [] if scan else ["--GuardedExecute.static_scan=False"]
-    graded = grade_class(root, assignment, class_, options=options)
+    graded = grade_class_with_plain_nbgrader(course, assignment, class_, options=options)
     solution = [c for c in graded["solution"] if not c.manual]
     assert all(c.score == c.max_score for c in solution), [(c.grade_id, c.score) for c in solution]
     for name in names:
@@ -180,11 +181,12 @@ def test_validator_passes_solution_and_fails_release(assignment, course_copy):
 
     `nbgrader validate` exits 0 either way, so the Validator's results are read directly.
     """
-    generate(assignment, course_copy)
-    validator = Validator(config=course_config(course_copy))
-    for path in sorted((course_copy / "source" / assignment).glob("*.ipynb")):
+    course = Course(course_copy)
+    course.generate(assignment)
+    validator = Validator(config=course.config)
+    for path in sorted(course.folder("source", assignment).glob("*.ipynb")):
         result = validator.validate(str(path))
         assert not result, f"Validate rejects the solution {path.name}: {list(result)}"
-    for path in sorted((course_copy / "release" / assignment).glob("*.ipynb")):
+    for path in sorted(course.folder("release", assignment).glob("*.ipynb")):
         result = validator.validate(str(path))
         assert result.get("failed"), f"Validate accepts the blank {path.name}: {result}"

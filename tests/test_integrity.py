@@ -1,4 +1,4 @@
-"""The grading integrity checks of coursetools.integrity: the static scan, the runtime guard, strict scoring.
+"""The grading integrity checks of coursetools.grading.integrity: the static scan, the runtime guard, strict scoring.
 
 The static scan is tested on snippets (fast, no kernel).  The runtime checks
 are tested with the scan switched off, each attack in a real kernel, so that
@@ -16,8 +16,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from coursetools.integrity import ERROR_NAME, GuardedExecute, Instructor, scan, scan_source
-from coursetools.startmethod import kernel_env
+from coursetools.grading.integrity.guard import ERROR_NAME, GuardedExecute
+from coursetools.grading.integrity.scan import Instructor, scan, scan_source
+from coursetools.startmethod import start_method_env
 
 # --- notebooks in nbgrader's shape -------------------------------------------------------------
 
@@ -59,7 +60,7 @@ def graded(tmp_path: Path, nb: nbformat.NotebookNode, method: str | None = None,
     folder.mkdir(exist_ok=True)
     (folder / "helper_module.py").write_text("def helper():\n    return 42\n\nANSWERS = {'a': 1}\n")
     pp = GuardedExecute(static_scan=scan_first, timeout=60, kernel_name="python3")
-    with mock.patch.dict(os.environ, kernel_env(method, tmp_path / "ipython"), clear=True):
+    with mock.patch.dict(os.environ, start_method_env(method, tmp_path / "ipython"), clear=True):
         out, _ = pp.preprocess(nb, {"metadata": {"path": str(folder)}})
     return pp, out
 

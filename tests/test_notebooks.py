@@ -22,14 +22,14 @@ import pytest
 
 from coursetools import available_start_methods
 from coursetools.notebooks import execute
-from coursetools.release import course_config
+from coursetools.course import Course
 
 from conftest import LESSONS, ON_REFERENCE_PYTHON, SOURCE_NOTEBOOKS, short_id
 
 NOTEBOOKS = LESSONS + SOURCE_NOTEBOOKS
 DEFAULT = multiprocessing.get_start_method()
 METHODS_RUN_HERE = [m for m in available_start_methods() if m != DEFAULT or not ON_REFERENCE_PYTHON]
-BENIGN_STDERR = re.compile(course_config().IgnorePattern.pattern)
+BENIGN_STDERR = re.compile(Course().config.IgnorePattern.pattern)
 
 
 def stderr_of_test_cells(notebook) -> list[str]:
@@ -58,7 +58,7 @@ def test_notebook_runs_cleanly(path, method, tmp_path):
     source = path in SOURCE_NOTEBOOKS
     if source:
         folder = shutil.copytree(path.parent, tmp_path / path.parent.name,
-                                 ignore=shutil.ignore_patterns("__pycache__", "ps*_student_*.py"))
+                                 ignore=Course().copytree_ignore())
         path = folder / path.name
     run = execute(path, method, allow_errors=True, guarded=source)
     errors = run.errors() + (stderr_of_test_cells(run.notebook) + run.integrity if source else [])

@@ -10,8 +10,8 @@ import nbformat
 import pytest
 
 from coursetools import COURSE_ROOT
+from coursetools.course import Course
 from coursetools.ps_common_copies import CANONICAL, SETS_USING, copy_path
-from coursetools.release import generate
 
 from conftest import ASSIGNMENTS
 
@@ -31,9 +31,9 @@ def files_below(folder: Path) -> set[str]:
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_release_is_what_nbgrader_generates(assignment, course_copy):
     """Regenerating release/<assignment> in a temp copy gives the committed files."""
-    generate(assignment, course_copy)
-    fresh = course_copy / "release" / assignment
-    committed = COURSE_ROOT / "release" / assignment
+    Course(course_copy).generate(assignment)
+    fresh = Course(course_copy).folder("release", assignment)
+    committed = Course().folder("release", assignment)
     assert committed.is_dir(), f"release/{assignment} is missing: run `make release` and commit it"
     assert files_below(committed) == files_below(fresh), (
         f"release/{assignment} has other files than nbgrader makes: run `make release`")
@@ -47,7 +47,7 @@ def test_release_is_what_nbgrader_generates(assignment, course_copy):
 
 def test_every_release_has_a_source():
     """No stale student version is left after a problem set is renamed or removed."""
-    released = sorted(p.name for p in (COURSE_ROOT / "release").iterdir() if p.is_dir())
+    released = sorted(p.name for p in Course().folder("release").iterdir() if p.is_dir())
     assert released == ASSIGNMENTS, f"release/ has {released}, source/ has {ASSIGNMENTS}"
 
 

@@ -16,6 +16,7 @@ import nbformat
 import pytest
 
 from coursetools import COURSE_ROOT
+from coursetools.course import Course
 from conftest import ASSIGNMENTS
 from submissions import wrong_submissions
 
@@ -36,7 +37,7 @@ def requirement_rows(assignment: str) -> list[dict[str, str | list[str]]]:
 
 def graded_test_cells(assignment: str) -> set[str]:
     ids = set()
-    for path in (COURSE_ROOT / "source" / assignment).glob("*.ipynb"):
+    for path in Course().folder("source", assignment).glob("*.ipynb"):
         for cell in nbformat.read(path, as_version=4).cells:
             info = cell.metadata.get("nbgrader", {})
             if info.get("grade") and not info.get("solution"):

@@ -21,8 +21,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from coursetools import COURSE_ROOT
-from coursetools.autograde import submit
-from coursetools.release import generate
+from coursetools.course import Course
 
 ASSIGNMENT = "fx"
 FULL_MARKS = 4.0
@@ -93,8 +92,9 @@ def make_course(dest: Path, cell_timeout: int = 5, interrupt_grace: float = 3) -
     folder.mkdir(parents=True)
     nbformat.write(source_notebook(), folder / f"{ASSIGNMENT}.ipynb")
     (folder / "fx_workers.py").write_text(WORKER_MODULE)
-    generate(ASSIGNMENT, dest)
-    (dest / "gradebook.db").unlink()
+    course = Course(dest)
+    course.generate(ASSIGNMENT)
+    course.gradebook_file.unlink()
     return dest
 
 
@@ -103,7 +103,7 @@ def solution() -> nbformat.NotebookNode:
 
 
 def blank(root: Path) -> nbformat.NotebookNode:
-    return nbformat.read(root / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    return Course(root).notebooks("release", ASSIGNMENT)[ASSIGNMENT]
 
 
 def with_double(code: str) -> Callable[[nbformat.NotebookNode], None]:
@@ -229,7 +229,7 @@ def add_submission(root: Path, student: str, hostile: Hostile | None = None,
     nb = copy.deepcopy(notebook if notebook is not None else solution())
     if hostile is not None and hostile.edit is not None:
         hostile.edit(nb)
-    folder = submit(root, ASSIGNMENT, student, {} if hostile and (hostile.no_notebook or hostile.raw_notebook)
+    folder = Course(root).submit(ASSIGNMENT, student, {} if hostile and (hostile.no_notebook or hostile.raw_notebook)
                     else {ASSIGNMENT: nb})
     if hostile is not None:
         if hostile.no_notebook:
@@ -242,4 +242,4 @@ def add_submission(root: Path, student: str, hostile: Hostile | None = None,
 
 
 def remove_submission(root: Path, student: str) -> None:
-    shutil.rmtree(root / "submitted" / student / ASSIGNMENT)
+    shutil.rmtree(Course(root).folder("submitted", ASSIGNMENT, student))

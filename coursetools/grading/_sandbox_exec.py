@@ -24,6 +24,8 @@ dies, sets umask 077, and execs the command.  Any failure exits with status
 111 and one line on stderr, so a sandbox that does not work never runs
 student code unconfined.
 """
+from __future__ import annotations
+
 import json
 import os
 import resource
@@ -47,27 +49,33 @@ class SandboxError(Exception):
     """Setting up the sandbox failed."""
 
 
-def _libc():
-    import ctypes
+class Libc:
+    """Calls into the C library that raise :class:`SandboxError` when they fail."""
 
-    libc = ctypes.CDLL(None, use_errno=True)
+    def __init__(self) -> None:
+        import ctypes
 
-    def call(name, *args):
-        result = getattr(libc, name)(*args)
+        self._ctypes = ctypes
+        self._libc = ctypes.CDLL(None, use_errno=True)
+
+    def __call__(self, name: str, *args: object) -> int:
+        result = getattr(self._libc, name)(*args)
         if result != 0:
-            err = ctypes.get_errno()
+            err = self._ctypes.get_errno()
             raise SandboxError(f"{name}{args[:2]}: {os.strerror(err)}")
         return result
 
-    return call
+
+def _encoded(text: str | None) -> bytes | None:
+    return None if text is None else text.encode()
 
 
-def mount(libc, source, target, fstype, flags, data=None):
-    enc = (lambda s: None if s is None else s.encode())
-    libc("mount", enc(source), enc(target), enc(fstype), flags, enc(data))
+def mount(libc: Libc, source: str | None, target: str, fstype: str | None, flags: int,
+          data: str | None = None) -> None:
+    libc("mount", _encoded(source), _encoded(target), _encoded(fstype), flags, _encoded(data))
 
 
-def traversable(path, uid, gid):
+def traversable(path: str, uid: int, gid: int) -> bool:
     """Whether ``uid`` (with only group ``gid``) may search directory ``path``."""
     st = os.stat(path)
     if st.st_uid == uid:
@@ -77,7 +85,7 @@ def traversable(path, uid, gid):
     return bool(st.st_mode & 0o001)
 
 
-def expose(libc, targets, uid, gid):
+def expose(libc: Libc, targets: list[str], uid: int, gid: int) -> None:
     """Make every directory in ``targets`` reachable by ``uid`` (see module doc)."""
     real = sorted({os.path.realpath(t) for t in targets if os.path.isdir(t)})
     # A directory inside another target comes along with it.
@@ -99,7 +107,7 @@ def expose(libc, targets, uid, gid):
             os.close(fd)
 
 
-def private_tmpfs(libc, path, size, targets):
+def private_tmpfs(libc: Libc, path: str, size: str, targets: list[str]) -> None:
     """Mount an empty tmpfs on ``path``, then bind back the ``targets`` below it.
 
     The interpreter or its environment may live under ``/tmp`` (a checkout
@@ -117,7 +125,7 @@ def private_tmpfs(libc, path, size, targets):
         os.close(fd)
 
 
-def hide(libc, path):
+def hide(libc: Libc, path: str) -> None:
     """Cover ``path`` with an empty, read-only, unreadable mount."""
     if os.path.isdir(path) and not os.path.islink(path):
         mount(libc, "tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=0000")
@@ -125,7 +133,7 @@ def hide(libc, path):
         mount(libc, "/dev/null", path, None, MS_BIND)
 
 
-def loopback_up():
+def loopback_up() -> None:
     import fcntl
     import socket
     import struct
@@ -136,7 +144,7 @@ def loopback_up():
         fcntl.ioctl(sock, SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", flags | IFF_UP))
 
 
-def set_limits(limits):
+def set_limits(limits: dict[str, int | None]) -> None:
     for name, value in limits.items():
         if value is None:
             continue
@@ -149,10 +157,11 @@ def set_limits(limits):
         resource.setrlimit(which, (soft, hard))
 
 
-def enter(settings):
+def enter(settings: dict) -> None:
+    """Set up what ``settings`` (sandbox.ExecSettings) asks for, in the order of the module docstring."""
     os.umask(0o022)  # folders made for mounts must be traversable
     linux = sys.platform.startswith("linux")
-    libc = _libc() if linux else None
+    libc = Libc() if linux else None
     uid, gid = settings.get("uid"), settings.get("gid")
     if settings.get("namespaces"):
         targets = settings.get("expose", [])
@@ -180,7 +189,7 @@ def enter(settings):
     os.umask(0o077)
 
 
-def main(argv):
+def main(argv: list[str]) -> None:
     try:
         split = argv.index("--")
         settings = json.loads(argv[1])

@@ -11,15 +11,15 @@ import multiprocessing
 import sys
 from pathlib import Path
 
-from . import COURSE_ROOT, START_METHODS
-from .notebooks import execute
+from .. import COURSE_ROOT, START_METHODS
+from ..notebooks import execute
 
 BUDGET_SECONDS = {"08_gil.ipynb": 30.0}
 DEFAULT_BUDGET = 20.0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m coursetools.bench_lessons", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m coursetools.bench.lessons", description=__doc__.splitlines()[0])
     parser.add_argument("lessons", nargs="*", type=Path, help="default: every course/NN_*.ipynb")
     args = parser.parse_args(argv)
     lessons = args.lessons or sorted((COURSE_ROOT / "course").glob("[0-9][0-9]_*.ipynb"))

@@ -7,8 +7,8 @@ course.  With ``--busy``, CPU-burning processes keep all but one core busy
 meanwhile, as on a loaded grading machine.  Prints one line per assignment
 and method::
 
-    python -m coursetools.grading_stress --runs 20 --busy
-    python -m coursetools.grading_stress --runs 3 --methods spawn ps2_ipc
+    python -m coursetools.grading.stress --runs 20 --busy
+    python -m coursetools.grading.stress --runs 3 --methods spawn ps2_ipc
 
 and exits non-zero if any run lost a point (the lost cells are listed).
 """
@@ -27,15 +27,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from . import COURSE_ROOT, START_METHODS
-from .autograde import copy_course, grade_class, notebooks_of
-from .release import NbgraderError, assignments
+from .. import START_METHODS
+from ..bench.baseline import grade_class_with_plain_nbgrader
+from ..course import Course, NbgraderError
 
 BURN = "while True:\n    pass\n"
 
 
 @dataclass
-class Outcome:
+class StressResult:
     """The grading runs of one assignment under one start method."""
 
     assignment: str
@@ -68,17 +68,17 @@ def busy_cores(count: int) -> Iterator[list[subprocess.Popen]]:
                 burner.wait()
 
 
-def stress(assignment: str, method: str, runs: int, root: Path = COURSE_ROOT,
-           keep: bool = False) -> Outcome:
+def stress(assignment: str, method: str, runs: int, course: Course | None = None,
+           keep: bool = False) -> StressResult:
     """Autograde the solution of ``assignment`` ``runs`` times under ``method``."""
-    outcome = Outcome(assignment, method, runs)
+    outcome = StressResult(assignment, method, runs)
     work = Path(tempfile.mkdtemp(prefix=f"stress-{assignment}-{method}-"))
-    course = copy_course(work / "course", root)
-    solution = notebooks_of(assignment, course)
+    course = (course or Course()).copy_to(work / "course")
+    solution = course.notebooks("source", assignment)
     class_ = {f"run{number:02d}": solution for number in range(1, runs + 1)}
     start = time.perf_counter()
     try:
-        scores = grade_class(course, assignment, class_, method)
+        scores = grade_class_with_plain_nbgrader(course, assignment, class_, method)
     except (NbgraderError, OSError, subprocess.SubprocessError) as error:
         outcome.error = str(error)
         scores = {}
@@ -93,12 +93,12 @@ def stress(assignment: str, method: str, runs: int, root: Path = COURSE_ROOT,
     if not keep:
         shutil.rmtree(work, ignore_errors=True)
     elif not outcome.ok:
-        outcome.lost.append(f"(course copy kept in {course})")
+        outcome.lost.append(f"(course copy kept in {course.root})")
     return outcome
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m coursetools.grading_stress",
+    parser = argparse.ArgumentParser(prog="python -m coursetools.grading.stress",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("assignments", nargs="*", help="default: every folder in source/")
     parser.add_argument("--runs", type=int, default=20, help="gradings per assignment and method (20)")
@@ -109,8 +109,9 @@ def main(argv: list[str] | None = None) -> int:
 
     available = multiprocessing.get_all_start_methods()
     methods = [m for m in args.methods if m in available]
-    names = args.assignments or assignments()
-    unknown = [name for name in names if not (COURSE_ROOT / "source" / name).is_dir()]
+    known = Course().assignments()
+    names = args.assignments or known
+    unknown = [name for name in names if name not in known]
     if unknown:
         parser.error(f"no such assignment in source/: {', '.join(unknown)}")
     burners = max(1, (os.cpu_count() or 2) - 1) if args.busy else 0

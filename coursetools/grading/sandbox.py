@@ -35,10 +35,15 @@ import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Callable, TypedDict
 
 import psutil
 
+from ..processes import processes_marked
+
 EXEC_SCRIPT = Path(__file__).resolve().parent / "_sandbox_exec.py"
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+"""The ``coursetools`` package: kernels import it (the GIL lab), and the sandbox runs EXEC_SCRIPT from it."""
 TOKEN_VAR = "COURSE_GRADE_TOKEN"
 UID_BASE = 61000
 """First uid tried for the sandbox users (one per worker; uids with an
@@ -47,6 +52,22 @@ account in the password database or with running processes are skipped)."""
 PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
 KEPT_ENV = ("LANG", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "TZ", "PYTHONHASHSEED",
             "PYTHONDONTWRITEBYTECODE")
+
+
+class ExecSettings(TypedDict, total=False):
+    """What ``_sandbox_exec.py`` sets up before it execs the kernel (passed to it as JSON)."""
+
+    limits: dict[str, int | None]
+    """RLIMIT name (``as``, ``cpu``, ...) to value; None leaves that limit alone."""
+    parent: int | None
+    """The pid that must still be the parent (fallback mode), so that an orphaned kernel never starts."""
+    namespaces: bool
+    hide: list[str]
+    expose: list[str]
+    tmpfs: dict[str, str]
+    """Mount point to tmpfs size (``/tmp``: ``512m``)."""
+    uid: int
+    gid: int
 
 
 @dataclass(frozen=True)
@@ -92,13 +113,13 @@ class Sandbox:
                 f"{_user_name()} with no network or file isolation")
 
     def settings(self, *, uid: int | None, hide: list[str], expose: list[str],
-                 tmpfs: bool, parent: int | None) -> dict:
+                 tmpfs: bool, parent: int | None) -> ExecSettings:
         """The JSON settings of ``_sandbox_exec.py`` for one kernel."""
         if self.namespaces:
             nproc = self.limits.processes
         else:
             nproc = fallback_nproc(self.limits.processes)
-        settings: dict = {"limits": self.limits.rlimits(nproc), "parent": parent}
+        settings: ExecSettings = {"limits": self.limits.rlimits(nproc), "parent": parent}
         if self.namespaces:
             settings.update(namespaces=True, hide=hide, expose=expose,
                             tmpfs={"/tmp": self.limits.tmp_size, "/dev/shm": self.limits.shm_size} if tmpfs else
@@ -107,7 +128,7 @@ class Sandbox:
             settings.update(uid=uid, gid=uid)
         return settings
 
-    def prefix(self, settings: dict) -> list[str]:
+    def prefix(self, settings: ExecSettings) -> list[str]:
         """The command that goes before the kernel's own argv."""
         prefix = []
         if self.namespaces:
@@ -145,7 +166,7 @@ def fallback_nproc(margin: int) -> int | None:
 def expose_targets() -> list[str]:
     """Directories the kernel's interpreter needs (made reachable for the sandbox user)."""
     targets = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable)),
-               str(Path(__file__).resolve().parent)}
+               str(PACKAGE_DIR)}
     cwd = os.getcwd()
     targets.update(p for p in sys.path if p and os.path.isabs(p) and p != cwd and os.path.isdir(p))
     return sorted(targets)
@@ -250,7 +271,7 @@ def _has_account(uid: int) -> bool:
     return True
 
 
-def kernel_env(home: Path, tmpdir: str, token: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+def student_kernel_env(home: Path, tmpdir: str, token: str, extra: dict[str, str] | None = None) -> dict[str, str]:
     """A clean environment for a student kernel (nothing of the grader's but locale)."""
     env = {k: os.environ[k] for k in KEPT_ENV if k in os.environ}
     bindir = os.path.dirname(sys.executable)
@@ -270,7 +291,7 @@ def kernel_env(home: Path, tmpdir: str, token: str, extra: dict[str, str] | None
 
 # --- process clean-up -------------------------------------------------------
 
-def _load_prctl():
+def _load_prctl() -> Callable[..., int] | None:
     if not sys.platform.startswith("linux"):
         return None
     import ctypes
@@ -303,18 +324,6 @@ def processes_of_uid(uid: int) -> list[psutil.Process]:
             if uids and uid in (uids.real, uids.effective, uids.saved):
                 found.append(proc)
         except psutil.Error:
-            continue
-    return found
-
-
-def processes_marked(token: str) -> list[psutil.Process]:
-    """Live processes whose environment carries ``COURSE_GRADE_TOKEN=token``."""
-    found = []
-    for proc in psutil.process_iter():
-        try:
-            if proc.environ().get(TOKEN_VAR) == token:
-                found.append(proc)
-        except (psutil.Error, OSError):
             continue
     return found
 
@@ -376,7 +385,7 @@ def sweep(*, uid: int | None = None, token: str | None = None, root_pid: int | N
         if uid is not None:
             found.update((p.pid, p) for p in processes_of_uid(uid))
         if token is not None:
-            found.update((p.pid, p) for p in processes_marked(token))
+            found.update((p.pid, p) for p in processes_marked(TOKEN_VAR, token))
         if root_pid is not None:
             found.update((p.pid, p) for p in descendants(root_pid))
         if reap:
@@ -392,6 +401,6 @@ def sweep(*, uid: int | None = None, token: str | None = None, root_pid: int | N
     return survivors
 
 
-__all__ = ["Limits", "Sandbox", "detect", "pick_uids", "release_uids", "kernel_env", "expose_targets",
-           "become_subreaper", "die_with_parent", "sweep", "kill_all", "reap_children", "processes_of_uid",
-           "processes_marked", "TOKEN_VAR"]
+__all__ = ["ExecSettings", "Limits", "Sandbox", "detect", "pick_uids", "release_uids", "student_kernel_env",
+           "expose_targets", "become_subreaper", "die_with_parent", "sweep", "kill_all", "reap_children",
+           "processes_of_uid", "TOKEN_VAR"]

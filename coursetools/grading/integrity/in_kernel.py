@@ -1,11 +1,11 @@
-"""The in-kernel half of the grading integrity check (see :mod:`coursetools.integrity`).
+"""The in-kernel half of the grading integrity check (see :mod:`coursetools.grading.integrity`).
 
 The grader sends this file's source into the student's kernel before the first
 cell runs, as a private module registered in ``sys.modules`` under a name that
 is random per run.  :func:`fingerprint` records who the interpreter's and
 IPython's hooks are (identities of functions, classes, hook lists, the
 ``builtins`` namespace, every function of the modules the kernel runs on, the
-names the instructor's cells bind); :func:`check` compares the current state
+names the instructor's cells bind); :func:`compare_with_baseline` compares the current state
 with that baseline and answers with a line signed by a per-run key that only
 the grader and this module know.  Nothing here is imported by the grader
 itself: ``KEY`` and ``PROTECTED_BUILTINS`` are filled in when it is sent.
@@ -347,7 +347,7 @@ def _problems(bless: list, helpers: list) -> list:
     return problems
 
 
-def check(nonce: str, bless: list, helpers: list) -> str:
+def compare_with_baseline(nonce: str, bless: list, helpers: list) -> str:
     """Compare with the baseline; bless the names the instructor cell just run binds."""
     try:
         problems = _problems(bless, helpers)
