@@ -305,3 +305,18 @@ def test_strict_scoring_ignores_a_result_next_to_an_error():
     pp._reasons = []
     pp.verdict(nb, {})
     assert [o.output_type for o in test.outputs] == ["error"]
+
+
+def test_the_guard_lets_annotationlib_build_functions_and_nothing_else():
+    """From 3.14, annotationlib builds a function from a code object for every class with annotations
+    (a NamedTuple in a locked cell, numpy's and matplotlib's imports): not tampering.  The same event from
+    any other code is."""
+    from coursetools.grading.integrity import in_kernel
+
+    del in_kernel._EVENTS[:]
+    exec("_audit('function.__new__', ())", {"__name__": "annotationlib", "_audit": in_kernel._audit})
+    assert in_kernel._EVENTS == []
+    exec("_audit('function.__new__', ())", {"__name__": "__main__", "_audit": in_kernel._audit})
+    assert in_kernel._EVENTS == ["function.__new__"]
+    del in_kernel._EVENTS[:]
+    assert scan_source("import annotationlib\n", 2, INSTRUCTOR, set()), "annotationlib is not flagged"

@@ -54,7 +54,20 @@ AUDITED_ATTRIBUTES = frozenset({"__code__", "__class__"})  # libraries set __def
 _EVENTS: list = []
 
 
+# Modules that build functions from existing code objects as part of the language: from 3.14,
+# annotationlib evaluates every class's annotations (a NamedTuple, a dataclass, ...) that way.
+FUNCTION_BUILDERS = frozenset({"annotationlib"})
+_getframe = sys._getframe
+
+
 def _audit(event: str, args: tuple) -> None:
+    if event == "function.__new__":
+        try:
+            builder = _getframe(1).f_globals.get("__name__")
+        except ValueError:  # no Python frame called
+            builder = None
+        if builder in FUNCTION_BUILDERS:
+            return
     if event in AUDITED_EVENTS or event.startswith("ctypes."):
         if len(_EVENTS) < 50:
             _EVENTS.append(event)
