@@ -11,7 +11,7 @@ import multiprocessing
 import sys
 from pathlib import Path
 
-from .. import COURSE_ROOT, START_METHODS
+from .. import COURSE_ROOT, available_start_methods
 from ..notebooks import execute
 
 BUDGET_SECONDS = {"08_gil.ipynb": 30.0}
@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("lessons", nargs="*", type=Path, help="default: every course/NN_*.ipynb")
     args = parser.parse_args(argv)
     lessons = args.lessons or sorted((COURSE_ROOT / "course").glob("[0-9][0-9]_*.ipynb"))
-    methods = [m for m in START_METHODS if m in multiprocessing.get_all_start_methods()]
+    methods = available_start_methods()
     print(f"Python {sys.version.split()[0]}, {multiprocessing.cpu_count()} cores; seconds per lesson")
     print(f"{'lesson':34}" + "".join(f"{m:>12}" for m in methods) + "   budget")
     over = []

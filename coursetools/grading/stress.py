@@ -15,7 +15,6 @@ and exits non-zero if any run lost a point (the lost cells are listed).
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import shutil
 import subprocess
@@ -27,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from .. import START_METHODS
+from .. import START_METHODS, available_start_methods
 from ..bench.baseline import grade_class_with_plain_nbgrader
 from ..course import Course, NbgraderError
 
@@ -107,8 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the course copy of a failing assignment")
     args = parser.parse_args(argv)
 
-    available = multiprocessing.get_all_start_methods()
-    methods = [m for m in args.methods if m in available]
+    methods = available_start_methods(tuple(args.methods))
     known = Course().assignments()
     names = args.assignments or known
     unknown = [name for name in names if name not in known]
