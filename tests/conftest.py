@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -46,12 +47,13 @@ def shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @contextlib.contextmanager
 def exclusive_grading(folder: Path):
-    """Hold the run-wide grading lock: one `make grade` at a time across xdist workers, so a test may
-    count every sandbox process alive as its own, and the grading runs do not starve each other."""
+    """Hold the machine-wide grading lock: one `make grade` at a time across xdist workers and across
+    test runs on this machine (two checkouts tested at once), so a test may count every sandbox process
+    alive as its own, and the grading runs do not starve each other."""
     if _HELD:
         yield
         return
-    fd = os.open(folder / "grading.lock", os.O_CREAT | os.O_RDWR, 0o600)
+    fd = os.open(folder / "coursetools-grading.lock", os.O_CREAT | os.O_RDWR, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         _HELD.append(fd)
@@ -62,10 +64,9 @@ def exclusive_grading(folder: Path):
 
 
 @pytest.fixture(scope="session")
-def grading_lock(tmp_path_factory):
+def grading_lock():
     """``with grading_lock():`` around a `make grade` run and what the test then inspects."""
-    folder = shared_dir(tmp_path_factory)
-    return lambda: exclusive_grading(folder)
+    return lambda: exclusive_grading(Path(tempfile.gettempdir()))
 
 
 def run_make_grade(root: Path, *args: str, timeout: float = 600, env: dict[str, str] | None = None,
