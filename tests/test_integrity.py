@@ -320,3 +320,14 @@ def test_the_guard_lets_annotationlib_build_functions_and_nothing_else():
     assert in_kernel._EVENTS == ["function.__new__"]
     del in_kernel._EVENTS[:]
     assert scan_source("import annotationlib\n", 2, INSTRUCTOR, set()), "annotationlib is not flagged"
+
+
+@pytest.mark.slow
+def test_an_instructor_cell_may_rebind_an_instructor_name(tmp_path):
+    """Problem set 4's locked measure cell sets ``workers`` again (from the student's saved run): not
+    tampering.  A student cell that rebinds it still is (RUNTIME_ATTACKS, "instructor name rebound")."""
+    nb = notebook(SOLUTION)
+    nb.cells.insert(2, cell("setup_again", "LIMIT = LIMIT + 1", locked=True))
+    pp, out = graded(tmp_path, nb)
+    assert not pp._reasons, pp._reasons
+    assert not [o for o in graded_outputs(out)["test_double"] if o.output_type == "error"]

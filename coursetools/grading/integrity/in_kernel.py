@@ -349,7 +349,8 @@ def _problems(bless: list, helpers: list) -> list:
     if shell is not None:
         namespace = shell.user_ns
         for name, identity in _list(_BLESSED.items()):
-            if _id(namespace.get(name, _MISSING)) != identity:
+            # A name the instructor cell that just ran binds again is its to change (blessed below).
+            if name not in bless and _id(namespace.get(name, _MISSING)) != identity:
                 problems.append(f"the instructor's name {name!r} was rebound")
         for name in PROTECTED_BUILTINS:
             if name in namespace and name not in _BASE_USER_NS:
