@@ -180,8 +180,10 @@ class Course:
             shutil.copytree(source, dest / source.relative_to(self.root), ignore=self.copytree_ignore())
         return Course(dest)
 
-    def submit(self, assignment: str, student: str, notebooks: dict[str, nbformat.NotebookNode]) -> Path:
-        """Place a student's notebooks (and the release's other files) in ``submitted/``."""
+    def submit(self, assignment: str, student: str, notebooks: dict[str, nbformat.NotebookNode],
+               files: dict[str, str] | None = None) -> Path:
+        """Place a student's notebooks (and the release's other files) in ``submitted/``, with any other
+        ``files`` (relative path: text) the student put in the assignment folder."""
         folder = self.folder("submitted", assignment, student)
         release = self.folder("release", assignment)
         if release.is_dir():
@@ -189,6 +191,9 @@ class Course:
         folder.mkdir(parents=True, exist_ok=True)
         for name, nb in notebooks.items():
             nbformat.write(nb, folder / f"{name}.ipynb")
+        for name, text in (files or {}).items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_text(text)
         return folder
 
     def scores(self, assignment: str, student: str) -> list[CellScore]:

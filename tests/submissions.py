@@ -1,5 +1,8 @@
 """Build submissions from the instructor's solution or the blank release, and grade them.
 
+A gaming entry may carry ``files`` (relative path: text), other files the
+student put in the assignment folder.
+
 Shared by the grading-pipeline tests (plausible wrong submissions,
 ``tests/wrong_submissions/``) and the red-team suite (gaming submissions,
 ``tests/gaming_submissions/``).  Run as a script to grade one set's gaming
@@ -88,6 +91,11 @@ def gaming_class(root: Path, assignment: str, table: dict[str, dict]) -> dict[st
             for name, spec in table.items()}
 
 
+def gaming_files(table: dict[str, dict]) -> dict[str, dict[str, str]]:
+    """The other files (relative path: text) that gaming submissions put beside their notebooks."""
+    return {f"game-{name}": spec["files"] for name, spec in table.items() if spec.get("files")}
+
+
 def wrong_class(root: Path, assignment: str, table: dict[str, dict]) -> dict[str, dict[str, nbformat.NotebookNode]]:
     """The notebooks of every wrong submission in ``table``, by student name ``wrong-<name>``."""
     solution = Course(root).notebooks("source", assignment)
@@ -131,7 +139,7 @@ def main(argv: list[str]) -> int:
         course.generate(assignment)
         started = time.monotonic()
         scores = grade_class_with_plain_nbgrader(course, assignment, make_class(course.root, assignment, table),
-                                                 options=options)
+                                                 options=options, files=None if wrong else gaming_files(table))
         seconds = time.monotonic() - started
         for name, spec in table.items():
             cells = [c for c in scores[f"{prefix}-{name}"] if not c.manual]

@@ -30,7 +30,7 @@ from coursetools.bench.baseline import grade_class_with_plain_nbgrader
 from coursetools.course import CellScore, Course
 
 from conftest import ASSIGNMENTS, COURSE, one_grader, run_make_grade, shared_dir
-from submissions import gaming_class, gaming_submissions, wrong_class, wrong_submissions
+from submissions import gaming_class, gaming_files, gaming_submissions, wrong_class, wrong_submissions
 
 GRADE_TIMEOUT = 2400
 
@@ -62,6 +62,7 @@ def make_class(root: Path) -> GradedClass:
     """Generate every set in ``root``, submit the class, grade it with `make grade`."""
     course = Course(root)
     students: dict[tuple[str, str], dict] = {}
+    files: dict[tuple[str, str], dict[str, str]] = {}
     for assignment in ASSIGNMENTS:
         course.generate(assignment)
         solution = course.notebooks("source", assignment)
@@ -70,8 +71,10 @@ def make_class(root: Path) -> GradedClass:
         for student, notebooks in {**wrong_class(root, assignment, wrong_submissions(assignment)),
                                     **gaming_class(root, assignment, gaming_submissions(assignment))}.items():
             students[(assignment, student)] = notebooks
+        for student, brought in gaming_files(gaming_submissions(assignment)).items():
+            files[(assignment, student)] = brought
     for (assignment, student), notebooks in students.items():
-        course.submit(assignment, student, notebooks)
+        course.submit(assignment, student, notebooks, files.get((assignment, student)))
     done = run_make_grade(root, timeout=GRADE_TIMEOUT)
     output = done.stdout + done.stderr
     assert done.returncode in (0, 1), f"make grade failed ({done.returncode}):\n{output[-3000:]}"

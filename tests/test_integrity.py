@@ -15,8 +15,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from traitlets.config import Config
 
-from coursetools.grading.integrity.guard import ERROR_NAME, GuardedExecute
+from coursetools.grading.integrity.guard import ERROR_NAME, GuardedExecute, unshipped_code
 from coursetools.grading.integrity.scan import Instructor, scan, scan_source
 from coursetools.startmethod import start_method_env
 
@@ -329,5 +330,66 @@ def test_an_instructor_cell_may_rebind_an_instructor_name(tmp_path):
     nb = notebook(SOLUTION)
     nb.cells.insert(2, cell("setup_again", "LIMIT = LIMIT + 1", locked=True))
     pp, out = graded(tmp_path, nb)
+    assert not pp._reasons, pp._reasons
+    assert not [o for o in graded_outputs(out)["test_double"] if o.output_type == "error"]
+
+
+# --- code the student brought beside the notebook ---------------------------------------------------
+
+WRITEFILE_BODY = "def square(x):\n    return x * x"
+
+
+def test_unshipped_code_names_only_importable_files_the_course_does_not_ship(tmp_path):
+    """Data and notes may sit beside the notebook; modules and packages the course does not ship may not,
+    unless a ``%%writefile`` cell of the notebook writes exactly that file."""
+    folder = tmp_path / "ps9"
+    files = {"helper_module.py": "shipped", "notes.txt": "", "data.csv": "1,2", "my_measurements.json": "{}",
+             "my_stats.py": "x = 1", "coursetools/__init__.py": "", "loose/mod.py": "",
+             "ps9_written.py": WRITEFILE_BODY + "\n", "ps9_changed.py": "def square(x):\n    return 4\n",
+             "fast.cpython-311-x86_64-linux-gnu.so": "", "__pycache__/my_stats.cpython-311.pyc": "",
+             ".hidden.py": "", "not-a-module.py": "", "pictures/plot.png": ""}
+    for name, text in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    nb = notebook(SOLUTION)
+    nb.cells += [cell("", f"%%writefile {name}\n{WRITEFILE_BODY}") for name in ("ps9_written.py", "ps9_changed.py")]
+    ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+    assert unshipped_code(folder, ["helper_module.py"], ignore, nb) == [
+        "coursetools", "fast.cpython-311-x86_64-linux-gnu.so", "loose", "my_stats.py", "ps9_changed.py"]
+
+
+def graded_in_course(tmp_path: Path, nb: nbformat.NotebookNode, brought: dict[str, str], scan_first: bool):
+    """Run ``nb`` through GuardedExecute as autograding does: the course's ``source/ps9/`` ships
+    helper_module.py, and the graded folder also holds the files the student ``brought``."""
+    source = tmp_path / "course" / "source" / "ps9"
+    folder = tmp_path / "course" / "autograded" / "student" / "ps9"
+    for where in (source, folder):
+        where.mkdir(parents=True)
+        (where / "helper_module.py").write_text("def helper():\n    return 42\n")
+    for name, text in brought.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    config = Config({"CourseDirectory": {"root": str(tmp_path / "course")}})
+    pp = GuardedExecute(config=config, static_scan=scan_first, timeout=60, kernel_name="python3")
+    resources = {"metadata": {"path": str(folder)}, "nbgrader": {"assignment": "ps9", "notebook": "ps9"}}
+    with mock.patch.dict(os.environ, start_method_env(None, tmp_path / "ipython"), clear=True):
+        out, _ = pp.preprocess(nb, resources)
+    return pp, out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scan_first", [True, False], ids=["scan", "runtime-only"])
+def test_a_module_the_student_brought_is_caught(tmp_path, scan_first):
+    """The graded folder holds what the student submitted as well as what the course ships: what the course
+    ships is read from ``source/``, so a brought module is neither trusted nor importable unseen."""
+    nb = notebook("from my_stats import double\n")
+    pp, out = graded_in_course(tmp_path, nb, {"my_stats.py": "def double(x):\n    return 2 * x\n"}, scan_first)
+    assert pp._reasons and "my_stats" in pp._reasons[0], pp._reasons
+    assert [o.ename for o in graded_outputs(out)["test_double"]] == [ERROR_NAME]
+
+
+@pytest.mark.slow
+def test_data_the_student_brought_is_not_caught(tmp_path):
+    pp, out = graded_in_course(tmp_path, notebook(SOLUTION), {"notes.txt": "my notes", "runs.json": "[]"}, True)
     assert not pp._reasons, pp._reasons
     assert not [o for o in graded_outputs(out)["test_double"] if o.output_type == "error"]

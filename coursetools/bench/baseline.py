@@ -36,10 +36,12 @@ def grade_class_with_plain_nbgrader(
     submissions: dict[str, dict[str, nbformat.NotebookNode]],
     method: str | None = None,
     options: list[str] | None = None,
+    files: dict[str, dict[str, str]] | None = None,
 ) -> dict[str, list[CellScore]]:
-    """Generate ``assignment`` in ``course``, submit, autograde with plain nbgrader; scores by student."""
+    """Generate ``assignment`` in ``course``, submit (with the other ``files`` of some students), autograde
+    with plain nbgrader; scores by student."""
     course.generate(assignment)
     for student, notebooks in submissions.items():
-        course.submit(assignment, student, notebooks)
+        course.submit(assignment, student, notebooks, (files or {}).get(student))
     autograde_with_plain_nbgrader(course, assignment, method, options=options)
     return {student: course.scores(assignment, student) for student in submissions}

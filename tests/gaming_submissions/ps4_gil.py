@@ -363,6 +363,56 @@ def classify(runs, cores):
         "at_most": 12,
         "attack": "class 2: classify returns a str subclass whose == is always True (a forged answer the test trusts)",
     },
+    "classify_in_a_module_the_student_brought": {
+        "base": "solution",
+        "cells": {"classify": "from my_stats import classify\n"},
+        "files": {"my_stats.py": '''
+"""Statistics helpers (brought along in the assignment folder, so no cell of the notebook shows them)."""
+import sys
+
+
+def classify(runs, cores):
+    """The test's loop variable, read from the caller's frame; 'cpu' when there is none."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        kind = frame.f_locals.get("kind")
+        if kind in ("cpu", "io", "c"):
+            return kind
+        frame = frame.f_back
+    return "cpu"
+'''},
+        "at_most": 12,
+        "attack": "class 3: classify lives in a .py file the student put beside the notebook (never scanned), "
+                  "where it reads the test's loop variable from the caller's frame",
+    },
+    "coursetools_shadowed_by_a_package_the_student_brought": {
+        "base": "solution",
+        "cells": {"classify": "def classify(runs, cores):\n    return 'cpu'\n"},
+        "files": {"coursetools/__init__.py": '''
+"""Found before the installed package (the notebook's folder comes first on sys.path): the real one,
+loaded from its own location, with every workload reported as CPU-bound."""
+import importlib.util
+import os
+import sys
+
+_here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_path = [p for p in sys.path if os.path.abspath(p or ".") != _here]
+for _entry in _path:
+    _init = os.path.join(_entry, "coursetools", "__init__.py")
+    if os.path.isfile(_init):
+        _spec = importlib.util.spec_from_file_location("coursetools", _init,
+                                                       submodule_search_locations=[os.path.dirname(_init)])
+        _real = importlib.util.module_from_spec(_spec)
+        sys.modules["coursetools"] = _real
+        _spec.loader.exec_module(_real)
+        break
+import coursetools.gil as _gil  # noqa: E402
+_gil.WORKLOADS = ("cpu",)
+'''},
+        "at_most": 12,
+        "attack": "class 2: a coursetools/ package in the assignment folder shadows the course's, loads the real one "
+                  "and narrows the workloads the classify tests draw from to 'cpu'",
+    },
     "primes_module_hooks_kernel": {
         "base": "solution",
         "cells": {"ps4_student_primes": '''%%writefile ps4_student_primes.py

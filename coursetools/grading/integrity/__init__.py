@@ -14,6 +14,9 @@ together meant to leave none that works without being reported:
    decoders and loaders, patching imported modules, rebinding the names the
    instructor's cells define or a builtin the tests use, and magics other than
    ``%%writefile`` (of a new module), ``%matplotlib``, ``%time`` and ``%timeit``.
+   Beside the notebook, no code the course does not ship (:func:`.guard.unshipped_code`):
+   a module or package the student put in the assignment folder would run unscanned,
+   and would shadow installed packages (the course's own among them) for the tests too.
 2. **Runtime checks** (:class:`.guard.GuardedExecute`, nbgrader's ``Execute`` with
    checks between cells): before the first cell a private module
    (:mod:`coursetools.grading.integrity.in_kernel`) records who every hook, builtin and
@@ -21,7 +24,10 @@ together meant to leave none that works without being reported:
    compared, the answer signed with a key made for this run.  After every test
    cell two canaries with fresh random values run as ordinary cells: one must
    fail with exactly its ``AssertionError``, one must print exactly its line.
-   The shipped helper files must still hash as the instructor's.
+   The shipped helper files (what the assignment's ``source/`` folder holds, not
+   whatever the graded folder holds) must still hash as the instructor's, and no
+   module may be imported from the notebook's folder but those and the notebook's
+   own ``%%writefile`` modules.
 3. **Strict scoring**: a test cell that has an error or stderr output scores 0
    even if something also put a result in it (nbgrader would read that result as
    the score).

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import hmac
+import importlib.machinery
 import secrets
 import time
 from dataclasses import dataclass
@@ -59,12 +60,59 @@ def file_hashes(folder: Path, names: Iterable[str]) -> dict[str, str]:
 
 
 def shipped_files(folder: Path, ignore: list[str]) -> list[str]:
-    """Files beside the notebook that the course ships (helper modules, data): not notebooks, not hidden
-    files, not what the course's ``ignore`` list leaves out (the student's own modules among them)."""
+    """Files of a course folder (``source/<set>/``) that the course ships beside the notebook (helper
+    modules, data): not notebooks, not hidden files, not what the course's ``ignore`` list leaves out
+    (the student's own modules among them)."""
     if not folder.is_dir():
         return []
     return sorted(p.name for p in folder.iterdir() if p.is_file() and p.suffix != ".ipynb"
                   and not ignored_by(ignore, p.name) and not p.name.startswith("."))
+
+
+IMPORTABLE_SUFFIXES = tuple(importlib.machinery.all_suffixes())
+
+
+def is_importable(path: Path) -> bool:
+    """Whether ``import NAME`` could load code from ``path`` in the notebook's folder: a module file or a
+    package (or namespace package) folder named like a module."""
+    stem = path.name.split(".", 1)[0]
+    if not stem.isidentifier():
+        return False
+    if path.is_dir():
+        return any(p.name.endswith(IMPORTABLE_SUFFIXES) for p in path.rglob("*"))
+    return path.name.endswith(IMPORTABLE_SUFFIXES)
+
+
+def writefile_bodies(nb: Any) -> dict[str, set[str]]:
+    """What the notebook's ``%%writefile NAME.py`` cells write, by file name."""
+    bodies: dict[str, set[str]] = {}
+    for cell in nb.cells:
+        if cell.get("cell_type") == "code":
+            first, _, body = cell.source.lstrip().partition("\n")
+            if first.startswith("%%writefile") and first.split()[-1].endswith(".py"):
+                bodies.setdefault(Path(first.split()[-1]).name, set()).add(body.rstrip("\n"))
+    return bodies
+
+
+def unshipped_code(folder: Path, shipped: Iterable[str], ignore: list[str], nb: Any) -> list[str]:
+    """Importable files and folders beside the notebook that the course does not ship and the notebook
+    does not write itself: code the student brought along that the kernel (tests included) would import."""
+    if not folder.is_dir():
+        return []
+    shipped, written = set(shipped), writefile_bodies(nb)
+    found = []
+    for path in sorted(folder.iterdir()):
+        if path.name in shipped or path.name.startswith(".") or ignored_by(ignore, path.name) \
+                or path.suffix == ".ipynb" or not is_importable(path):
+            continue
+        if path.is_file() and path.name in written:
+            try:
+                if path.read_text().rstrip("\n") in written[path.name]:
+                    continue  # exactly what the notebook's own cell writes
+            except (OSError, UnicodeDecodeError):
+                pass
+        found.append(path.name)
+    return found
 
 
 class GuardedExecute(SyncFollowsAsync, Execute):
@@ -83,6 +131,16 @@ class GuardedExecute(SyncFollowsAsync, Execute):
             kwargs.setdefault("env", dict(self.kernel_launch_env))
         await super().async_start_new_kernel(**kwargs)
 
+    @staticmethod
+    def source_folder(coursedir: CourseDirectory, resources: Any) -> Path | None:
+        """The assignment's folder in the course's ``source/``, which says what the course ships (the graded
+        folder also holds whatever the student submitted); None when grading outside a course."""
+        assignment = (resources or {}).get("nbgrader", {}).get("assignment")
+        if not assignment:
+            return None
+        folder = Path(coursedir.format_path(coursedir.source_directory, ".", assignment))
+        return folder if folder.is_dir() else None
+
     @property
     def reasons(self) -> list[str]:
         """Why the last notebook was caught (empty: it was not)."""
@@ -95,7 +153,9 @@ class GuardedExecute(SyncFollowsAsync, Execute):
 
     def preprocess(self, nb: Any, resources: Any, *args: Any, **kwargs: Any) -> Any:
         folder = Path((resources or {}).get("metadata", {}).get("path") or ".")
-        self._shipped = shipped_files(folder, CourseDirectory(config=self.config).ignore)
+        coursedir = CourseDirectory(config=self.config)
+        source = self.source_folder(coursedir, resources)
+        self._shipped = shipped_files(source or folder, coursedir.ignore)
         self._folder = folder
         self._hashes = file_hashes(folder, self._shipped)
         self._reasons: list[str] = []
@@ -110,6 +170,11 @@ class GuardedExecute(SyncFollowsAsync, Execute):
         findings = scan(nb, self._shipped) if self.static_scan else []
         if findings:
             self._reasons = [f"the code uses what grading does not allow: {f}" for f in findings[:5]]
+            return self.verdict(nb, resources)
+        brought = unshipped_code(folder, self._shipped, coursedir.ignore, nb) if self.static_scan else []
+        if brought:
+            self._reasons = [f"the submission holds {', '.join(brought)}, code the course does not ship: graded "
+                             "code must be in the notebook (delete it from the assignment folder and submit again)"]
             return self.verdict(nb, resources)
         nb, resources = super().preprocess(nb, resources, *args, **kwargs)
         return self.verdict(nb, resources)
