@@ -17,6 +17,7 @@ import pytest
 from coursetools import COURSE_ROOT
 from coursetools.course import Course
 from coursetools.ps_common import running_children
+from xdist_groups import GRADING_GROUP, pytest_collection_modifyitems  # noqa: F401  (a hook)
 
 # Lesson worker modules are imported by plain name, as the notebooks beside them do.
 sys.path.insert(0, str(COURSE_ROOT / "course"))
@@ -32,9 +33,11 @@ there (test_lesson_outputs.py); on any other Python, test_notebooks.py runs ever
 ON_REFERENCE_PYTHON = sys.version_info[:2] == REFERENCE_PYTHON
 
 
-one_grader = pytest.mark.xdist_group("grading")
-"""Tests that run `make grade` (a hint for ``--dist loadgroup``; correctness never depends on it, since
-pytest 9 ignores xdist's group suffix: :func:`exclusive_grading` is what keeps them apart)."""
+one_grader = pytest.mark.xdist_group(GRADING_GROUP)
+"""Tests that run `make grade`: ``--dist loadgroup`` sends them all to one xdist worker, first, while the
+other workers run everything else (they never wait for the grading lock).  Correctness never depends on
+it: :func:`exclusive_grading` is what keeps grading runs apart."""
+
 
 _HELD: list[int] = []
 
