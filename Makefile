@@ -23,12 +23,13 @@ STAMP  := $(VENV)/.installed-requirements
 PYTEST_ARGS ?=
 GRADE_ARGS ?=
 
-.PHONY: help env lab test test-fast release lock check-lock python gil-lab grade bench clean
+.PHONY: help env lab test test-fast lint release lock check-lock python gil-lab grade bench clean
 
 help:
 	@echo "make lab        start JupyterLab with the nbgrader extensions"
 	@echo "make test       run every test (notebooks, grading pipeline, modules)"
 	@echo "make test-fast  the quick tier for the edit loop: modules, scan, release and lock checks"
+	@echo "make lint       ruff on the code and the notebooks"
 	@echo "make test-python PY=3.14  the tests on CPython 3.14 or 3.15 in a Debian sid chroot (root)"
 	@echo "make release    regenerate release/ from source/ with nbgrader"
 	@echo "make grade      autograde submitted/, write feedback and grades.csv"
@@ -69,6 +70,11 @@ test: $(STAMP)
 # No notebook, kernel or grader: under two minutes.
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n auto -m "not slow" $(PYTEST_ARGS)
+
+# ruff on the code and, through nbqa, on the notebooks (tests/test_lint.py runs the same).
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/nbqa ruff course source
 
 # The tests on a Python this machine lacks, from Debian unstable in a chroot (.ci/pythons says how).
 # PYTEST_ARGS as for `make test`, e.g. PYTEST_ARGS='-m "not slow"' or PYTEST_ARGS=tests/test_notebooks.py.
