@@ -274,6 +274,10 @@ RUNTIME_ATTACKS = {
             if id(fake) == target:
                 helper_module.helper = fake
                 break'''),
+    "a class patched with type.__setattr__": textwrap.dedent('''
+        from jupyter_client.session import Session
+        real_send = Session.send
+        type.__setattr__(Session, "send", lambda self, *a, **k: real_send(self, *a, **k))'''),
     "import hook": "class Finder:\n    def find_spec(self, *a):\n        return None\nsys.meta_path.insert(0, Finder())",
 }
 
