@@ -4,7 +4,9 @@
 interpreter of the same process, and that interpreter imports this module
 afresh.  An interpreter with its own GIL can only import extension modules
 that declare support for it, so this module imports nothing else
-(``coursetools.gil`` would bring psutil).
+(``coursetools.gil`` would bring psutil).  It finds the module on the
+``sys.path`` its process started with (a kernel's: the notebook's folder);
+a folder added to ``sys.path`` at run time is not searched there.
 """
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """Unit tests of course/gil_workers.py (lesson 08's interpreter pool, Python 3.14+)."""
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -21,11 +22,17 @@ def test_the_kernel_runs_in_the_main_interpreter() -> None:
 
 @needs_interpreters
 def test_a_pool_runs_each_call_in_another_interpreter_of_this_process() -> None:
-    from concurrent.futures import InterpreterPoolExecutor
-
-    with InterpreterPoolExecutor(max_workers=2) as pool:
-        ran = list(pool.map(gil_workers.where_am_i, range(4)))
-    assert {pid for _, pid in ran} == {os.getpid()}
+    """As the lesson's kernel does, from the lesson's folder: a new interpreter imports by the sys.path
+    its process was started with (a folder added at run time, as conftest adds course/, is not seen)."""
+    probe = ("from concurrent.futures import InterpreterPoolExecutor; import gil_workers\n"
+             "with InterpreterPoolExecutor(max_workers=2) as pool:\n"
+             "    print(list(pool.map(gil_workers.where_am_i, range(4))))")
+    with subprocess.Popen([sys.executable, "-c", probe], cwd=COURSE_ROOT / "course", text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as child:
+        out, err = child.communicate(timeout=120)
+    assert child.returncode == 0, err
+    ran = ast.literal_eval(out)
+    assert len(ran) == 4 and {pid for _, pid in ran} == {child.pid}, ran  # the process seen from outside
     assert all(number != 0 for number, _ in ran), ran
 
 
