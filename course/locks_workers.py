@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dis
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -117,6 +118,19 @@ def add_unlocked(counter: Counter, times: int, start: threading.Barrier) -> None
         counter.value = next_value(current)
 
 
+def add_with_pause(counter: Counter, times: int, start: threading.Barrier, pause_s: float) -> None:
+    """Add 1 to ``counter`` ``times`` times, sleeping ``pause_s`` between the read and the write.
+
+    The sleep stands for any wait (a file, a socket, a lock): a thread that
+    blocks lets go of the GIL at once, so another thread runs in the gap.
+    """
+    start.wait(WAIT_SECONDS)
+    for _ in range(times):
+        current = counter.value
+        time.sleep(pause_s)
+        counter.value = current + 1
+
+
 def add_locked(counter: Counter, times: int, start: threading.Barrier, lock: AnyLock) -> None:
     """Add 1 to ``counter`` ``times`` times, each read-and-write under ``lock``."""
     start.wait(WAIT_SECONDS)
@@ -126,15 +140,22 @@ def add_locked(counter: Counter, times: int, start: threading.Barrier, lock: Any
             counter.value = next_value(current)
 
 
-def count_in_threads(threads: int = THREADS, times: int = TIMES, locked: bool = False) -> int:
+def count_in_threads(threads: int = THREADS, times: int = TIMES, locked: bool = False,
+                     pause_s: float | None = None) -> int:
     """Let ``threads`` threads each add 1 ``times`` times to a new counter; return its value.
 
     A barrier makes the threads start counting together, so that they compete
     from the first increment.  Without losses the result is ``threads * times``.
+    ``pause_s`` makes each thread sleep that long between its read and its
+    write (:func:`add_with_pause`, unlocked).
     """
     counter = Counter()
     start = threading.Barrier(threads)
-    if locked:
+    if pause_s is not None:
+        if locked:
+            raise ValueError("pause_s is for the unlocked counter")
+        calls = [(add_with_pause, (counter, times, start, pause_s)) for _ in range(threads)]
+    elif locked:
         lock = threading.Lock()
         calls = [(add_locked, (counter, times, start, lock)) for _ in range(threads)]
     else:
@@ -164,9 +185,18 @@ def instructions_between_read_and_write(function: Callable[..., Any], name: str)
     raise ValueError(f"{function.__name__} does not read and then write {name!r}")
 
 
+SWITCH_POINTS = frozenset({"RESUME", "CALL", "CALL_KW", "CALL_FUNCTION_EX", "JUMP_BACKWARD"})
+"""The instructions (as ``dis`` names them on 3.11 to 3.15) at which a running thread checks whether
+another one asked for the GIL: a function's entry (``RESUME``), the end of a call (``CALL``; ``CALL_KW``
+since 3.13), and the jump back to the top of a loop.  Not ``JUMP_BACKWARD_NO_INTERRUPT`` (3.12+, inside
+``await`` and ``yield from``) nor ``CALL_INTRINSIC_1``/``_2`` (3.12+, helpers that never check).
+A thread also lets go of the GIL whenever it blocks (I/O, sleeping, waiting for a lock) or runs C code
+that releases it: that needs no instruction at all."""
+
+
 def switch_points(opnames: list[str]) -> list[str]:
-    """The instructions where CPython 3.10+ checks for a thread switch: calls and loop jumps."""
-    return [op for op in opnames if op.startswith(("CALL", "JUMP_BACKWARD", "RESUME"))]
+    """The instructions among ``opnames`` where CPython 3.10+ checks for a thread switch (:data:`SWITCH_POINTS`)."""
+    return [op for op in opnames if op in SWITCH_POINTS]
 
 
 # --- locks that give up -------------------------------------------------------

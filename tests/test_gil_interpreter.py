@@ -24,3 +24,16 @@ def test_free_threaded_build_reads_config_var(monkeypatch: pytest.MonkeyPatch) -
     assert interpreter.python_description().endswith(" free-threaded")
     monkeypatch.setattr(sysconfig, "get_config_var", lambda name: None)
     assert interpreter.free_threaded_build() is False
+
+
+@pytest.mark.parametrize("free_threaded, enabled, label", [
+    (False, True, "CPython 3.X.Y, GIL enabled"),
+    (True, False, "CPython 3.X.Y free-threaded, GIL disabled"),
+    (True, True, "CPython 3.X.Y free-threaded, GIL enabled"),  # PYTHON_GIL=1, or an extension that needs it
+])
+def test_build_label_names_the_build_and_the_gil(monkeypatch: pytest.MonkeyPatch, free_threaded: bool,
+                                                 enabled: bool, label: str) -> None:
+    monkeypatch.setattr(interpreter, "free_threaded_build", lambda: free_threaded)
+    monkeypatch.setattr(interpreter, "gil_enabled", lambda: enabled)
+    version = ".".join(str(part) for part in sys.version_info[:3])
+    assert interpreter.build_label() == label.replace("3.X.Y", version)

@@ -41,3 +41,21 @@ def test_lab_repeats_every_run(tmp_path, capsys) -> None:
     assert all(row["runs"] == 2 for row in groups.values())
     summary = capsys.readouterr().out
     assert "wall (median)" in summary and "speedup" in summary
+
+
+@pytest.mark.parametrize("gil_enabled", [True, False])
+def test_lab_labels_its_results_and_predicts_for_the_build(monkeypatch: pytest.MonkeyPatch, tmp_path, capsys,
+                                                          gil_enabled: bool, no_child_left_running: None) -> None:
+    """On a (faked) free-threaded build with the GIL off, CPU-bound threads are predicted to scale."""
+    monkeypatch.setattr(interpreter, "cpu_count", lambda: 2)
+    monkeypatch.setattr(interpreter, "free_threaded_build", lambda: not gil_enabled)
+    monkeypatch.setattr(interpreter, "gil_enabled", lambda: gil_enabled)
+    lab.main(["--quick", "--seconds", "0.03", "--workloads", "cpu", "--out", str(tmp_path)])
+    output = capsys.readouterr().out
+    results = json.loads((tmp_path / "results.json").read_text())
+    build = "free-threaded, GIL disabled" if not gil_enabled else "GIL enabled"
+    assert results["build"].endswith(build) and results["gil_enabled"] is gil_enabled
+    assert all(run["build"] == results["build"] for run in results["runs"])
+    assert output.splitlines()[0].startswith(results["build"])
+    threads_claim = "without the GIL, CPU-bound threads scale" if not gil_enabled else "with the GIL, CPU-bound threads take turns"
+    assert output.count(threads_claim) == 2  # predicted, then checked

@@ -36,6 +36,14 @@ def check_shape(result: measurement.RunResult, workload: str, mode: str, workers
     assert len(result.reports) == workers
     assert sum(report.units for report in result.reports) == units
     assert all(r.started <= r.finished for r in result.reports)
+    assert result.ready_s >= 0 and result.work_s > 0 and result.ready_s + result.work_s <= result.wall_s
+    assert result.build == interpreter.build_label()
+
+
+def check_released_together(result: measurement.RunResult) -> None:
+    """No worker began its work before every worker was ready (one monotonic clock for the machine)."""
+    assert all(r.ready > 0 for r in result.reports)
+    assert min(r.started for r in result.reports) >= max(r.ready for r in result.reports)
 
 
 def test_serial_runs_in_the_calling_thread(sampler: CpuSampler) -> None:
@@ -56,6 +64,7 @@ def test_threads_honour_workers(sampler: CpuSampler, workers: int, no_child_left
     assert len({r.thread_id for r in result.reports}) == workers
     assert threading.get_ident() not in {r.thread_id for r in result.reports}
     assert sum(r.checksum for r in result.reports) == do_units("cpu", 5)
+    check_released_together(result)
     assert threading.active_count() == threads_before
 
 
@@ -67,6 +76,7 @@ def test_processes_honour_workers_and_leave_nothing_running(method: str, no_chil
     pids = {r.pid for r in result.reports}
     assert len(pids) == 3 and os.getpid() not in pids
     assert sum(r.checksum for r in result.reports) == do_units("cpu", 4)
+    check_released_together(result)
     # the children's CPU time is part of the total
     assert result.cpu_s >= sum(r.cpu_s for r in result.reports)
 
@@ -127,4 +137,13 @@ def test_json_form_round_trips(sampler: CpuSampler) -> None:
     again = measurement.RunResult.from_dict(data)
     assert (again.workload, again.mode, again.workers, again.units) == ("cpu", "threads", 2, 2)
     assert len(again.samples) == len(result.samples)
+    assert (again.ready_s, again.work_s, again.build) == (result.ready_s, result.work_s, result.build)
     assert "samples" not in result.as_dict(samples=False)
+
+
+def test_runs_saved_before_work_time_existed_count_their_wall_time_as_work() -> None:
+    data = {key: value for key, value in measurement.RunResult(
+        "cpu", "threads", 2, 2, wall_s=1.5, cpu_s=1.5, cpu_percent=100.0, per_core_percent=[50.0, 50.0]).as_dict().items()
+        if key not in ("ready_s", "work_s", "build")}
+    again = measurement.RunResult.from_dict(data)
+    assert (again.ready_s, again.work_s, again.build) == (0.0, 1.5, "")

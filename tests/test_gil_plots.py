@@ -13,6 +13,7 @@ from gil_runs import fake_results, fake_run  # noqa: E402
 
 def fake_timeline_run(mode: str, workers: int) -> dict:
     run = fake_run("cpu", mode, workers, 0.3)
+    run["build"] = "CPython 3.14.0 free-threaded, GIL disabled"
     run["samples"] = [[0.1, [100.0, 5.0]], [0.2, [50.0, 50.0]], [0.3, [100.0, 100.0]]]
     return run
 
@@ -35,6 +36,18 @@ def test_plots_have_titles_and_labels() -> None:
             assert figure.axes[0].get_ylabel()
         assert "%" in figures[0].axes[0].get_ylabel() and "(s)" in figures[0].axes[0].get_xlabel()
         assert figures[0].axes[1].get_title().startswith("2 threads")
+        assert figures[0].get_suptitle().endswith("\nCPython 3.14.0 free-threaded, GIL disabled")
+    finally:
+        for figure in figures:
+            plt.close(figure)
+
+
+def test_speedup_plot_says_which_clock() -> None:
+    runs = fake_results(2, 1.9, 1.0, 1.9, 1.8)["runs"]
+    figures = [plots.plot_speedup(runs, cores=2), plots.plot_speedup(runs, cores=2, clock="work_s")]
+    try:
+        assert "wall time" in figures[0].axes[0].get_ylabel()
+        assert "start-up left out" in figures[1].axes[0].get_ylabel()
     finally:
         for figure in figures:
             plt.close(figure)

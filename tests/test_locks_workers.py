@@ -53,6 +53,30 @@ def test_a_call_sits_between_read_and_write_in_add_unlocked():
     assert lw.switch_points(between) == ["CALL"]
 
 
+def test_switch_points_are_the_instructions_that_check():
+    shown = ["RESUME", "LOAD_FAST", "CALL", "CALL_KW", "CALL_INTRINSIC_1", "JUMP_BACKWARD",
+             "JUMP_BACKWARD_NO_INTERRUPT", "PRECALL", "STORE_ATTR"]
+    assert lw.switch_points(shown) == ["RESUME", "CALL", "CALL_KW", "JUMP_BACKWARD"]
+
+
+def test_a_function_begins_at_a_switch_point():
+    """Function entry checks too: calling a Python function between a read and a write enters its RESUME."""
+    import dis
+    first = next(iter(dis.get_instructions(lw.next_value))).opname
+    assert lw.switch_points([first]) == ["RESUME"]
+
+
+def test_a_thread_that_blocks_between_read_and_write_loses_updates_in_every_run():
+    """200 increments are far too few to meet a 5 ms switch request; the sleep hands the GIL over at once."""
+    finals = [lw.count_in_threads(times=200, pause_s=0.0001) for _ in range(20)]
+    assert all(0 < final < lw.THREADS * 200 for final in finals), finals
+
+
+def test_a_pause_is_only_for_the_unlocked_counter():
+    with pytest.raises(ValueError):
+        lw.count_in_threads(times=1, locked=True, pause_s=0.001)
+
+
 def test_instructions_between_rejects_a_name_that_is_not_written():
     with pytest.raises(ValueError):
         lw.instructions_between_read_and_write(lw.next_value, "balance")

@@ -11,7 +11,8 @@ parts, each a module of this package:
 - :mod:`~coursetools.gil.sampler`: per-core CPU, sampled by a separate process;
 - :mod:`~coursetools.gil.measurement`: one run (``measure``) and a whole
   experiment (``plan``, ``run_experiment``);
-- :mod:`~coursetools.gil.analysis`: medians, speedups, typical runs, verdicts;
+- :mod:`~coursetools.gil.analysis`: medians, speedups, typical runs, the
+  predictions for this build and verdicts;
 - :mod:`~coursetools.gil.plots`: the figures (imports matplotlib's pyplot);
 - :mod:`~coursetools.gil.lab`: the ``make gil-lab`` command
   (``python -m coursetools.gil.lab``).
@@ -21,7 +22,7 @@ names below as ``gil.X``; lesson 08 imports the plots module itself.  Importing
 this package does not import matplotlib, so the lab command can choose its
 backend first.
 """
-from .analysis import median_table, speedup_table, typical_runs
+from .analysis import median_table, speedup_table, typical_runs, verdicts
 from .interpreter import cpu_count, free_threaded_build, gil_enabled, gil_turns
 from .measurement import MODES, measure, plan, run_experiment
 from .sampler import CpuSampler
@@ -43,4 +44,5 @@ __all__ = [
     "run_experiment",
     "speedup_table",
     "typical_runs",
+    "verdicts",
 ]

@@ -12,7 +12,14 @@ from collections.abc import Iterator
 import psutil
 
 FORK_WARNING = r".*multi-threaded, use of fork\(\) may lead to deadlocks"
-"""Python 3.12+ warns when a process with threads (every Jupyter kernel) forks."""
+"""Python 3.12+ warns (a DeprecationWarning) when a process with threads (every Jupyter kernel) forks.
+
+A forked child gets a copy of every lock in the state it was in, but only the
+thread that forked: a lock another thread held at that moment stays held in
+the child forever, and the child hangs the first time it needs it (in
+``logging``, an I/O buffer, malloc, a library's own lock).  It matters for
+children that go on running the parent's code; it does not for the lab's,
+which only compute and send back a result."""
 
 
 def gil_enabled() -> bool:
@@ -29,6 +36,17 @@ def gil_enabled() -> bool:
 def free_threaded_build() -> bool:
     """True for a CPython built with ``--disable-gil`` (the ``t`` builds)."""
     return bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+
+
+def build_label() -> str:
+    """The build a result was measured on: ``CPython 3.11.7, GIL enabled``.
+
+    A free-threaded build says so and whether its GIL is off
+    (``CPython 3.14.0 free-threaded, GIL disabled``) or was turned back on
+    (``PYTHON_GIL=1``, or an extension that needs it): the speedup of
+    CPU-bound threads depends on exactly that.
+    """
+    return f"{python_description()}, GIL {'enabled' if gil_enabled() else 'disabled'}"
 
 
 def cpu_count() -> int:
@@ -52,8 +70,9 @@ def python_description() -> str:
 def fork_warning_ignored() -> Iterator[None]:
     """Start processes inside this block without :data:`FORK_WARNING`.
 
-    The lab's children only compute and report back, so the deadlocks the
-    warning is about cannot happen to them.
+    The lab's children only compute and report back: they take no lock that
+    another thread of the parent could have held at the fork, so the deadlock
+    the warning is about cannot happen to them.
     """
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=FORK_WARNING, category=DeprecationWarning)

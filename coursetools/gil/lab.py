@@ -9,9 +9,13 @@ processes, ``--repeats`` times, then writes into ``--out`` (build/gil-lab):
 - ``speedup.png``: median speedup against workers, with the ideal line;
 - ``total_cpu.png``: median total CPU per mode and workload.
 
-It prints one line per run while it works, then a table of medians and
-speedups and whether the expected effects showed up.  Close other busy
-programs first: the numbers are measurements of the whole machine.
+It prints the build it runs on and what that build predicts (with a GIL,
+CPU-bound threads stay at about 1x; on a free-threaded build with the GIL
+off they scale like processes), one line per run while it works, then a table
+of medians and speedups (on the wall clock, and on the work alone, timed from
+the moment every worker is ready) and whether the predictions held on the
+work.  Close other busy programs first: the numbers are measurements of the
+whole machine.
 """
 from __future__ import annotations
 
@@ -30,7 +34,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from .. import COURSE_ROOT  # noqa: E402
 from . import interpreter  # noqa: E402
-from .analysis import median_table, speedup_table, typical_runs, verdicts  # noqa: E402
+from .analysis import expectations, median_table, speedup_table, typical_runs, verdicts  # noqa: E402
 from .measurement import MODES, RunResult, plan, run_experiment, worker_counts  # noqa: E402
 from .plots import plot_speedup, plot_timelines, plot_total_cpu  # noqa: E402
 from .workloads import WORKLOADS  # noqa: E402
@@ -53,15 +57,17 @@ def summary_lines(results: dict[str, Any]) -> list[str]:
     """The table of medians and speedups, one line per (workload, mode, workers)."""
     medians = median_table(results["runs"])
     speedups = speedup_table(results["runs"])
-    lines = [f"{'workload':<8} {'mode':<9} {'workers':>7} {'wall (median)':>14} {'total CPU':>10} {'speedup':>8}"]
+    work_speedups = speedup_table(results["runs"], "work_s")
+    lines = [f"{'workload':<8} {'mode':<9} {'workers':>7} {'wall (median)':>14} {'work (median)':>14}"
+             f" {'total CPU':>10} {'speedup':>8} {'on work':>8}"]
     mode_order = {mode: index for index, mode in enumerate(MODES)}
     workload_order = {workload: index for index, workload in enumerate(WORKLOADS)}
     for key in sorted(medians, key=lambda k: (workload_order[k[0]], mode_order[k[1]], k[2])):
         row = medians[key]
-        speedup = speedups.get(key)
+        shown = [speedups.get(key), work_speedups.get(key)]
         lines.append(
-            f"{key[0]:<8} {key[1]:<9} {key[2]:>7} {row['wall_s']:>12.2f} s {row['cpu_percent']:>8.0f} %"
-            f" {'' if speedup is None else f'{speedup:7.2f}x':>8}"
+            f"{key[0]:<8} {key[1]:<9} {key[2]:>7} {row['wall_s']:>12.2f} s {row['work_s']:>12.2f} s"
+            f" {row['cpu_percent']:>8.0f} %" + "".join(f" {'' if v is None else f'{v:7.2f}x':>8}" for v in shown)
         )
     return lines
 
@@ -99,10 +105,14 @@ def main(argv: list[str] | None = None) -> int:
     cores = interpreter.cpu_count()
     runs = plan(args.workloads, worker_counts(cores))
 
-    print(f"{interpreter.python_description()}, {cores} logical CPU(s), GIL enabled: {interpreter.gil_enabled()}")
+    print(f"{interpreter.build_label()}, {cores} logical CPU(s)")
     if cores < 2:
         print("Only 1 core: threads and processes cannot run at the same time here, so the")
         print("lab measures but skips the comparisons (run it on a machine with 2+ cores).")
+    else:
+        print("Predicted for this build, at", cores, "workers:")
+        for expected in expectations(cores, interpreter.gil_enabled()):
+            print(f"  {expected.claim}")
     print(f"{len(runs)} runs x {repeats} repeat(s), ~{seconds} s of serial work each; output in {args.out}")
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -123,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print("\n".join(summary_lines(results)))
     print()
-    for verdict in verdicts(results, cores):
+    print(f"On the work alone ({results['build']}):")
+    for verdict in verdicts(results, cores, clock="work_s"):
         mark = {True: "ok  ", False: "MISS", None: "skip"}[verdict.holds]
         print(f"[{mark}] {verdict.claim}: {verdict.detail}")
     if background > BUSY_PERCENT:

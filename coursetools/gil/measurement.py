@@ -2,14 +2,20 @@
 
 Every run records
 
-- the wall time of the run,
+- the wall time of the run, and its two parts that matter: ``ready_s``, until
+  every worker is started and waiting to begin (process start-up), and
+  ``work_s``, from the moment they all begin until the last one is done,
 - the CPU time of the process tree (this process plus the worker
   processes), as a percentage where 100 % is one core busy for the whole run,
 - the CPU use of every core, from a :class:`~coursetools.gil.sampler.CpuSampler`.
 
 For processes, the total CPU adds to this process's CPU time the CPU time
 each worker process reports for itself when its work is done (interpreter
-start-up included, exit not); the clock includes starting the processes.
+start-up included, exit not); ``wall_s`` includes starting the processes,
+``work_s`` does not: workers are started first and released together, so a
+speedup taken on ``work_s`` compares the work alone, however slow start-up is
+(spawn starts a fresh interpreter per child).  Each run records the build it
+ran on (``build``, e.g. ``CPython 3.14.0 free-threaded, GIL disabled``).
 
 Everything that runs in a child process is a module-level function, so it
 works under every start method (fork, spawn, forkserver).
@@ -41,8 +47,10 @@ MODES = ("serial", "threads", "processes")
 class WorkerReport:
     """One worker's share of a run, measured by the worker itself.
 
-    ``started``/``finished`` are ``time.monotonic()`` values (one clock for
-    the whole machine on Linux, macOS and Windows).  ``cpu_s`` is the
+    ``ready``/``started``/``finished`` are ``time.monotonic()`` values (one
+    clock for the whole machine on Linux, macOS and Windows): when the worker
+    was ready and began to wait for the others (0.0 in a serial run), when it
+    began its work, when it was done.  ``cpu_s`` is the
     worker's own CPU time: the thread's for threads and serial runs, the
     whole process's (start-up included) for processes.
     """
@@ -54,9 +62,10 @@ class WorkerReport:
     started: float
     finished: float
     cpu_s: float
+    ready: float = 0.0
 
 
-def _work_in_thread(workload: str, units: int) -> WorkerReport:
+def _work_in_thread(workload: str, units: int, ready: float = 0.0) -> WorkerReport:
     started = time.monotonic()
     cpu_before = time.thread_time()
     checksum = do_units(workload, units)
@@ -68,13 +77,25 @@ def _work_in_thread(workload: str, units: int) -> WorkerReport:
         started=started,
         finished=time.monotonic(),
         cpu_s=time.thread_time() - cpu_before,
+        ready=ready,
     )
 
 
-def process_worker(workload: str, units: int, conn: multiprocessing.connection.Connection) -> None:
-    """Child-process entry point: do the units, send back a WorkerReport."""
+READY = "ready"
+"""What a worker process sends once it is started and waiting for the go signal."""
+
+READY_TIMEOUT_S = 60.0
+"""Longest a started worker waits for the go signal (the parent failed if it never comes)."""
+
+
+def process_worker(workload: str, units: int, conn: multiprocessing.connection.Connection, go: Any) -> None:
+    """Child-process entry point: say ready, wait for ``go`` (an Event), do the units, send a WorkerReport."""
     try:
-        report = _work_in_thread(workload, units)
+        ready = time.monotonic()
+        conn.send(READY)
+        if not go.wait(READY_TIMEOUT_S):
+            return
+        report = _work_in_thread(workload, units, ready)
         report.cpu_s = time.process_time()  # since this process started
         conn.send(report)
     finally:
@@ -99,13 +120,19 @@ class RunResult:
     per_core_percent: list[float]
     samples: list[CoreSample] = field(default_factory=list)
     reports: list[WorkerReport] = field(default_factory=list)
+    ready_s: float = 0.0
+    """From the start of the run until every worker was started and waiting (process start-up)."""
+    work_s: float = 0.0
+    """From the moment all workers began until the last one was done: the work alone."""
+    build: str = field(default_factory=interpreter.build_label)
+    """The interpreter the run ran on, e.g. ``CPython 3.11.7, GIL enabled``."""
 
     def describe(self) -> str:
-        """One line: mode, workers, wall time, total CPU, mean CPU of each core."""
+        """One line: mode, workers, wall and work time, total CPU, mean CPU of each core."""
         per_core = " ".join(f"{value:3.0f}" for value in self.per_core_percent)
         return (
             f"{self.workload:<3} {self.mode:<9} x{self.workers:<2} wall {self.wall_s:5.2f} s"
-            f"  total CPU {self.cpu_percent:4.0f} %  per core [{per_core}] %"
+            f"  work {self.work_s:5.2f} s  total CPU {self.cpu_percent:4.0f} %  per core [{per_core}] %"
         )
 
     def as_dict(self, samples: bool = True) -> dict[str, Any]:
@@ -127,7 +154,14 @@ class RunResult:
             for key in ("workload", "mode", "workers", "units", "wall_s", "cpu_s", "cpu_percent", "per_core_percent")
         }
         samples = [CoreSample(t, list(per_core)) for t, per_core in data.get("samples", [])]
-        return cls(**fields, samples=samples)
+        # runs saved before ready_s, work_s and build existed: all wall time counted as work
+        return cls(
+            **fields,
+            samples=samples,
+            ready_s=data.get("ready_s", 0.0),
+            work_s=data.get("work_s", data["wall_s"]),
+            build=data.get("build", ""),
+        )
 
 
 def _own_cpu_s() -> float:
@@ -135,17 +169,28 @@ def _own_cpu_s() -> float:
     return time.process_time()
 
 
-def _run_threads(workload: str, shares: list[int]) -> list[WorkerReport]:
+@dataclass
+class _Phases:
+    """``time.monotonic()`` when every worker was ready, and when the last one was done."""
+
+    ready: float
+    done: float
+
+
+def _run_threads(workload: str, shares: list[int]) -> tuple[list[WorkerReport], _Phases]:
     reports: list[WorkerReport | None] = [None] * len(shares)
     errors: list[BaseException] = []
-    # All workers begin together: none can finish before the last one exists,
-    # so each run really has `workers` threads alive at once.
-    all_started = threading.Barrier(len(shares))
+    # All workers begin together, when this thread joins them at the barrier: none can
+    # finish before the last one exists, so each run really has `workers` threads alive
+    # at once, and the work is timed from the moment they all begin.
+    all_started = threading.Barrier(len(shares) + 1)
+    ready = 0.0
 
     def target(index: int, units: int) -> None:
         try:
+            ready_at = time.monotonic()
             all_started.wait(timeout=60)
-            reports[index] = _work_in_thread(workload, units)
+            reports[index] = _work_in_thread(workload, units, ready_at)
         except BaseException as error:  # re-raised in the caller below
             errors.append(error)
 
@@ -156,6 +201,8 @@ def _run_threads(workload: str, shares: list[int]) -> list[WorkerReport]:
     try:
         for thread in threads:
             thread.start()
+        all_started.wait(timeout=60)
+        ready = time.monotonic()
     except BaseException:
         all_started.abort()
         raise
@@ -163,15 +210,26 @@ def _run_threads(workload: str, shares: list[int]) -> list[WorkerReport]:
         for thread in threads:
             if thread.ident is not None:
                 thread.join()
+    done = time.monotonic()
     if errors:
         raise errors[0]
-    return [report for report in reports if report is not None]
+    return [report for report in reports if report is not None], _Phases(ready, done)
 
 
-def _run_processes(workload: str, shares: list[int], context: Any) -> list[WorkerReport]:
+def _receive(receiver: multiprocessing.connection.Connection, process: Any) -> Any:
+    """The next message of a worker process, or RuntimeError with its exit code if it died first."""
+    try:
+        return receiver.recv()
+    except EOFError:
+        process.join()
+        raise RuntimeError(f"worker {process.name} died with exit code {process.exitcode}") from None
+
+
+def _run_processes(workload: str, shares: list[int], context: Any) -> tuple[list[WorkerReport], _Phases]:
     pipes = [context.Pipe(duplex=False) for _ in shares]
+    go = context.Event()
     processes = [
-        context.Process(target=process_worker, args=(workload, units, sender), name=f"gil-worker-{index}")
+        context.Process(target=process_worker, args=(workload, units, sender, go), name=f"gil-worker-{index}")
         for index, (units, (_, sender)) in enumerate(zip(shares, pipes))
     ]
     try:
@@ -180,16 +238,18 @@ def _run_processes(workload: str, shares: list[int], context: Any) -> list[Worke
                 process.start()
         for _, sender in pipes:
             sender.close()  # so recv() sees EOF if a child dies
-        reports = []
+        # Start-up (a fresh interpreter per child under spawn) is over once every child said
+        # ready; the work is timed from the go signal on.
         for (receiver, _), process in zip(pipes, processes):
-            try:
-                reports.append(receiver.recv())
-            except EOFError:
-                process.join()
-                raise RuntimeError(f"worker {process.name} died with exit code {process.exitcode}") from None
+            if _receive(receiver, process) != READY:
+                raise RuntimeError(f"worker {process.name} sent something else than {READY!r} first")
+        ready = time.monotonic()
+        go.set()
+        reports = [_receive(receiver, process) for (receiver, _), process in zip(pipes, processes)]
+        done = time.monotonic()
         for process in processes:
             process.join()
-        return reports
+        return reports, _Phases(ready, done)
     finally:
         for process in processes:
             if process.is_alive():
@@ -214,8 +274,10 @@ def measure(
 
     ``units`` None means "about ``seconds`` of serial work" (calibrated).
     ``mode`` "serial" always uses one worker, the calling thread.  For
-    "processes" the clock starts before the first child starts and stops
-    after the last one is joined, so start-up is part of the price.
+    "processes" ``wall_s`` starts before the first child starts and stops
+    after the last one is joined, so start-up is part of that price;
+    ``work_s`` starts when every worker is ready and they are released
+    together.
     ``sampler`` is reused when given (cheaper than a new sampler process per
     run); ``mp_context`` defaults to the current default start method.
     """
@@ -239,10 +301,11 @@ def measure(
     try:
         if mode == "serial":
             reports = [_work_in_thread(workload, units)]
+            phases = _Phases(start, time.monotonic())
         elif mode == "threads":
-            reports = _run_threads(workload, shares)
+            reports, phases = _run_threads(workload, shares)
         else:
-            reports = _run_processes(workload, shares, context)
+            reports, phases = _run_processes(workload, shares, context)
     finally:
         # Also when the work failed: a sampler left sampling would take the
         # next run's "start" for a "stop" and quit.
@@ -262,6 +325,8 @@ def measure(
         per_core_percent=overall,
         samples=[CoreSample(s.t - start, s.per_core) for s in samples],
         reports=reports,
+        ready_s=phases.ready - start,
+        work_s=phases.done - phases.ready,
     )
 
 
@@ -329,6 +394,7 @@ def run_experiment(
                     progress(len(results), total, result)
     return {
         "python": interpreter.python_description(),
+        "build": interpreter.build_label(),
         "cpu_count": interpreter.cpu_count(),
         "gil_enabled": interpreter.gil_enabled(),
         "free_threaded_build": interpreter.free_threaded_build(),

@@ -3,7 +3,9 @@
 Every function takes runs in their JSON form (``RunResult.as_dict()``, the
 entries of ``results["runs"]`` in results.json) or ``RunResult`` objects, and
 returns a matplotlib ``Figure`` made with pyplot (so a notebook shows it;
-scripts save it and call ``plt.close(fig)``).
+scripts save it and call ``plt.close(fig)``).  Every figure names the build
+its runs were measured on (``"build"`` of each run), since the speedup of
+CPU-bound threads depends on it.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-from .analysis import median_table, speedup_table
+from .analysis import Clock, median_table, speedup_table
 from .measurement import MODES, RunResult
 from .workloads import WORKLOAD_TITLES, WORKLOADS
 
@@ -22,6 +24,12 @@ MODE_COLORS = {"serial": "tab:gray", "threads": "tab:blue", "processes": "tab:or
 
 def _as_dict(run: RunResult | dict[str, Any]) -> dict[str, Any]:
     return run.as_dict() if isinstance(run, RunResult) else run
+
+
+def _with_build(title: str, runs: Iterable[dict[str, Any]]) -> str:
+    """``title``, and on a second line the build(s) the runs were measured on, if they say."""
+    builds = sorted({run.get("build") for run in runs} - {None, ""})
+    return f"{title}\n{'; '.join(builds)}" if builds else title
 
 
 def _run_label(run: dict[str, Any]) -> str:
@@ -37,7 +45,9 @@ def plot_timelines(runs: Sequence[RunResult | dict[str, Any]], title: str | None
     """Per-core CPU over time, one panel per run, side by side.
 
     Each line is one core, so a CPU-bound run shows how many cores it kept
-    busy.  The sampler sees the whole machine: other programs show too.
+    busy.  The sampler sees the whole machine: other programs show too.  A
+    dotted line marks when the workers of a processes run were all started
+    and began their work (before it: process start-up).
     """
     runs = [_as_dict(run) for run in runs]
     fig, axes = plt.subplots(
@@ -50,6 +60,8 @@ def plot_timelines(runs: Sequence[RunResult | dict[str, Any]], title: str | None
             values = [per_core[core] for _, per_core in run["samples"]]
             # each sample is the mean over the interval that ends at t: draw steps
             ax.stairs(values, times, label=f"core {core}", linewidth=1.5, baseline=None)
+        if run["mode"] == "processes" and run.get("ready_s", 0.0) > 0:
+            ax.axvline(run["ready_s"], color="black", linestyle=":", linewidth=1, label="work begins")
         ax.set_title(f"{_run_label(run)}\nwall {run['wall_s']:.2f} s, total CPU {run['cpu_percent']:.0f} %", fontsize=10)
         ax.set_xlabel("time since start (s)")
         ax.set_ylim(-3, 105)
@@ -58,14 +70,16 @@ def plot_timelines(runs: Sequence[RunResult | dict[str, Any]], title: str | None
     if cores <= 8:
         axes[0][-1].legend(loc="lower right", fontsize=8)
     workload = runs[0]["workload"]
-    fig.suptitle(title or f"Per-core CPU: {WORKLOAD_TITLES.get(workload, workload)}")
+    fig.suptitle(_with_build(title or f"Per-core CPU: {WORKLOAD_TITLES.get(workload, workload)}", runs))
     fig.tight_layout()
     return fig
 
 
-def speedup_series(runs: Iterable[dict[str, Any]], workload: str, mode: str) -> tuple[list[int], list[float]]:
-    """Worker counts and median speedups of one workload and mode, sorted."""
-    table = speedup_table(runs)
+def speedup_series(
+    runs: Iterable[dict[str, Any]], workload: str, mode: str, clock: Clock = "wall_s"
+) -> tuple[list[int], list[float]]:
+    """Worker counts and median speedups (on ``clock``) of one workload and mode, sorted."""
+    table = speedup_table(runs, clock)
     points = sorted((workers, value) for (w, m, workers), value in table.items() if w == workload and m == mode)
     return [workers for workers, _ in points], [value for _, value in points]
 
@@ -74,12 +88,14 @@ def plot_speedup(
     runs: Iterable[RunResult | dict[str, Any]],
     cores: int,
     workloads: Sequence[str] | None = None,
+    clock: Clock = "wall_s",
 ) -> Figure:
     """Median speedup over serial against the number of workers.
 
     The ideal line is what perfect parallel hardware use would give:
     ``min(workers, cores)`` for work that needs a core, ``workers`` for
-    work that mostly waits (I/O), since waiting needs no core.
+    work that mostly waits (I/O), since waiting needs no core.  ``clock``
+    "work_s" leaves process start-up out (see :mod:`~coursetools.gil.analysis`).
     """
     runs = [_as_dict(run) for run in runs]
     if workloads is None:
@@ -88,7 +104,7 @@ def plot_speedup(
     for ax, workload in zip(axes[0], workloads):
         top = 1
         for mode in ("threads", "processes"):
-            workers, speedups = speedup_series(runs, workload, mode)
+            workers, speedups = speedup_series(runs, workload, mode, clock)
             if workers:
                 ax.plot(workers, speedups, "o-", color=MODE_COLORS[mode], label=mode)
                 top = max(top, max(workers))
@@ -103,8 +119,9 @@ def plot_speedup(
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    axes[0][0].set_ylabel("speedup over serial (×, median)")
-    fig.suptitle("Speedup against the number of workers")
+    timed = "work time, start-up left out" if clock == "work_s" else "wall time"
+    axes[0][0].set_ylabel(f"speedup over serial (×, median {timed})")
+    fig.suptitle(_with_build("Speedup against the number of workers", runs))
     fig.tight_layout()
     return fig
 
@@ -142,7 +159,7 @@ def plot_total_cpu(runs: Iterable[RunResult | dict[str, Any]], cores: int, worke
     ax.set_xlabel("workload")
     ax.set_ylabel("total CPU of the process tree (%)")
     ax.set_ylim(0, 100 * max(cores, 1) * 1.2)
-    ax.set_title("Total CPU per mode (100 % = one core)")
+    ax.set_title(_with_build("Total CPU per mode (100 % = one core)", runs))
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
