@@ -23,7 +23,7 @@ STAMP  := $(VENV)/.installed-requirements
 PYTEST_ARGS ?=
 GRADE_ARGS ?=
 
-.PHONY: help env lab test test-fast lint release lock check-lock python gil-lab grade bench clean
+.PHONY: help env lab test test-fast lint release lock check-lock python gil-lab grade bench outputs clean
 
 help:
 	@echo "make lab        start JupyterLab with the nbgrader extensions"
@@ -35,6 +35,7 @@ help:
 	@echo "make grade      autograde submitted/, write feedback and grades.csv"
 	@echo "make gil-lab    run the full GIL experiment into build/gil-lab/"
 	@echo "make bench      time every lesson under each start method"
+	@echo "make outputs [LESSONS=course/NN_x.ipynb]  re-execute lessons in place, refused on a busy machine"
 	@echo "make lock       recompile requirements.txt from requirements.in"
 	@echo "make check-lock prove requirements.txt installs from wheels on every supported Python and platform"
 
@@ -124,6 +125,14 @@ grade: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m coursetools.bench.lessons
+
+# Committed outputs come from a quiet machine: refuses (exit status 3, with the reasons) when the
+# load average or a 1 s sample says the cores are busy.  LESSONS: default every lesson;
+# OUTPUTS_ARGS e.g. --max-load 0.3, or --busy-ok to execute anyway.
+LESSONS ?=
+OUTPUTS_ARGS ?=
+outputs: $(STAMP)
+	$(BIN)/python -m coursetools.notebooks outputs $(OUTPUTS_ARGS) $(LESSONS)
 
 clean:
 	rm -rf build autograded/*/ feedback .pytest_cache

@@ -11,10 +11,12 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import statistics
+import subprocess
 import sys
 import threading
 import time
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 STOP = None
 """Sentinel a master puts once per worker: no more tasks."""
@@ -99,6 +101,84 @@ def start_join_seconds(kind: str, count: int) -> float:
     for worker in workers:
         worker.join()
     return time.perf_counter() - begin
+
+
+class Spread(NamedTuple):
+    """The median of some timings and their quartiles, in seconds."""
+
+    median: float
+    low: float   # first quartile
+    high: float  # third quartile
+
+
+def spread(seconds: list[float]) -> Spread:
+    """Median and quartiles of ``seconds`` (at least two timings)."""
+    low, median, high = statistics.quantiles(seconds, n=4, method="inclusive")
+    return Spread(median, low, high)
+
+
+def start_costs(kinds: list[str], counts: list[int], repeats: int = 5) -> dict[str, dict[int, Spread]]:
+    """``start_join_seconds`` for every kind and count, ``repeats`` times each: their spread.
+
+    Each kind first starts one worker that is not counted (imports, caches, and
+    the forkserver's server, whose one-time start :func:`forkserver_server_seconds`
+    measures apart).  The repeats go round all counts in turn, so that a burst of
+    load elsewhere spreads over every count instead of spoiling one.
+    """
+    runs: dict[str, dict[int, list[float]]] = {kind: {n: [] for n in counts} for kind in kinds}
+    for kind in kinds:
+        start_join_seconds(kind, 1)
+        for _ in range(repeats):
+            for n in counts:
+                runs[kind][n].append(start_join_seconds(kind, n))
+    return {kind: {n: spread(seconds) for n, seconds in by_count.items()} for kind, by_count in runs.items()}
+
+
+SERVER_START = """\
+import multiprocessing, os, statistics, time
+
+context = multiprocessing.get_context("forkserver")
+
+def start_one():
+    began = time.perf_counter()
+    child = context.Process(target=os.getpid)
+    child.start()
+    child.join()
+    return time.perf_counter() - began
+
+first = start_one()
+print(first - statistics.median(start_one() for _ in range(3)))
+"""
+
+
+def forkserver_server_seconds(repeats: int = 3) -> Spread:
+    """Seconds a program's first forkserver child costs more than the next ones: starting the server.
+
+    Measured in fresh Pythons (``repeats`` of them), since a running program
+    starts its server only once, for its first forkserver child.
+    """
+    seconds = []
+    for _ in range(repeats):
+        done = subprocess.run([sys.executable, "-c", SERVER_START], capture_output=True, text=True,
+                              timeout=60, check=True)
+        seconds.append(float(done.stdout))
+    return spread(seconds)
+
+
+def rises_within_spread(by_count: dict[int, Spread]) -> bool:
+    """Whether the cost never falls from one count to the next by more than the quartiles allow."""
+    rows = [by_count[n] for n in sorted(by_count)]
+    return all(later.high >= earlier.low for earlier, later in zip(rows, rows[1:]))
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on: ``os.process_cpu_count()`` (3.13+), else its affinity mask,
+    else every CPU of the machine (``os.cpu_count()``)."""
+    if hasattr(os, "process_cpu_count"):
+        return os.process_cpu_count() or 1
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 # --- CPU-bound work ------------------------------------------------------------

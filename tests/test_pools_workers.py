@@ -86,3 +86,39 @@ def test_executor_reraises_task_errors():
         assert good.result(timeout=60) == 2
         with pytest.raises(ValueError, match="0 is not positive"):
             bad.result(timeout=60)
+
+
+def test_print_and_square_prints_one_flushed_line(capsys):
+    assert workers.print_and_square(6) == 36
+    assert capsys.readouterr().out == "printed by a worker process: 6 squared is 36\n"
+
+
+@pytest.mark.parametrize("method", [m for m in METHODS if m != "fork"])
+def test_a_fresh_worker_writes_to_a_plain_file_descriptor_1(method):
+    with mp.get_context(method).Pool(1) as pool:
+        assert pool.apply(workers.stdout_kind) == "_io.TextIOWrapper on file descriptor 1"
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_workers_log_through_the_queue(method):
+    import logging.handlers
+    ctx = mp.get_context(method)
+    records = ctx.Queue()
+    seen = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            seen.append((record.levelname, record.getMessage(), record.process))
+
+    listener = logging.handlers.QueueListener(records, Keep())
+    listener.start()
+    pool = ctx.Pool(2, initializer=workers.log_to, initargs=(records,))
+    try:
+        assert pool.map(workers.square_and_log, range(4)) == [0, 1, 4, 9]
+    finally:
+        pool.close()
+        pool.join()
+        listener.stop()
+    assert sorted(message for _, message, _ in seen) == [f"squared {n}" for n in range(4)]
+    assert {level for level, _, _ in seen} == {"INFO"}
+    assert seen and all(pid != os.getpid() for _, _, pid in seen), "the records came from the workers"

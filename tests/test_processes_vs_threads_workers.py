@@ -123,3 +123,34 @@ def test_start_join_seconds_measures_and_leaves_nothing(kind):
 def test_count_down_counts():
     assert pvt.count_down(1000) == 1000
     assert pvt.count_down(0) == 0
+
+
+def test_spread_is_median_and_quartiles():
+    assert pvt.spread([5.0, 1.0, 3.0, 2.0, 4.0]) == pvt.Spread(3.0, 2.0, 4.0)
+
+
+def test_start_costs_repeats_every_count_and_leaves_nothing():
+    costs = pvt.start_costs(["thread", METHODS[0]], [1, 2], repeats=3)
+    assert set(costs) == {"thread", METHODS[0]}
+    for by_count in costs.values():
+        assert set(by_count) == {1, 2}
+        for cost in by_count.values():
+            assert 0 < cost.low <= cost.median <= cost.high < 30
+    assert not multiprocessing.active_children()
+
+
+@pytest.mark.skipif("forkserver" not in METHODS, reason="no forkserver here")
+def test_forkserver_server_seconds_measures_a_fresh_server():
+    cost = pvt.forkserver_server_seconds(repeats=2)
+    assert 0 < cost.low <= cost.median <= cost.high < 30
+
+
+def test_rises_within_spread_can_fail():
+    S = pvt.Spread
+    assert pvt.rises_within_spread({1: S(1.0, 0.9, 1.1), 2: S(2.0, 1.8, 2.2), 4: S(3.9, 3.5, 4.0)})
+    assert pvt.rises_within_spread({1: S(1.0, 0.9, 1.1), 2: S(0.95, 0.8, 1.0)})   # a dip inside the quartiles
+    assert not pvt.rises_within_spread({1: S(5.0, 4.0, 6.0), 2: S(2.0, 1.5, 2.5)})
+
+
+def test_usable_cpus_is_at_most_the_machine():
+    assert 1 <= pvt.usable_cpus() <= (os.cpu_count() or 1)

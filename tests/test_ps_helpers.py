@@ -179,6 +179,25 @@ def test_new_children_sees_running_children_only():
         child.join()
 
 
+def test_witness_work_raises_work_failed_with_a_receipt_for_its_items():
+    import pickle
+    with ps2_helpers.Witness(1) as witness:
+        work = witness.work(fails_on=["bad"])
+
+        def call_both():
+            good = work("fine")
+            try:
+                work("bad")
+            except ps2_helpers.WorkFailed as error:
+                return good, pickle.loads(pickle.dumps(error))
+            return good, None
+
+        good, failed = witness.run(call_both, timeout=20)
+    assert good[0] == "fine" and good[1] in witness.calls
+    assert type(failed) is ps2_helpers.WorkFailed and failed.item == "'bad'"
+    assert witness.calls[failed.receipt] == (os.getpid(), "'bad'")
+
+
 @pytest.mark.parametrize("kind, code", [("stuck", -signal.SIGTERM), ("stubborn", -signal.SIGKILL)])
 def test_unwilling_workers_need_their_signal(kind, code):
     with ps2_helpers.running_workers(["polite", kind]) as (workers, inbox, outbox):

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import io
+import os
 import signal
 import subprocess
 import sys
 
+import psutil
 import pytest
 
 from coursetools import COURSE_ROOT
@@ -77,3 +79,41 @@ def test_killed_sleep_program_has_minus_sigkill():
 
 def test_sleep_program_ends_by_itself():
     assert run_program("sleep", "0").returncode == 0
+
+
+def helper_of(out: str) -> int:
+    word, label, pid = out.split()[:3]
+    assert (word, label) == ("helper", "PID"), out
+    return int(pid)
+
+
+def test_helper_program_leaves_a_grandchild_that_a_timeout_does_not_kill():
+    with pytest.raises(subprocess.TimeoutExpired) as expired:
+        subprocess.run([*PROGRAM, "helper", "60"], capture_output=True, text=True, timeout=1.0)
+    output = expired.value.stdout
+    helper = helper_of(output.decode() if isinstance(output, bytes) else output)
+    try:
+        assert workers.running(helper)
+        assert "sleep" in psutil.Process(helper).cmdline()
+    finally:
+        os.kill(helper, signal.SIGKILL)
+    assert not workers.running(helper, within=10)
+
+
+def test_killing_the_process_group_ends_the_grandchild_too():
+    child = subprocess.Popen([*PROGRAM, "helper", "60"], stdout=subprocess.PIPE, text=True,
+                             start_new_session=True)
+    try:
+        helper = helper_of(child.stdout.readline())
+        assert os.getpgid(helper) == child.pid
+    finally:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.communicate(timeout=60)
+    assert child.returncode == -signal.SIGKILL
+    assert not workers.running(helper, within=10)
+
+
+def test_running_says_false_for_a_reaped_process():
+    child = subprocess.Popen([*PROGRAM, "sleep", "0"])
+    child.wait(timeout=60)
+    assert not workers.running(child.pid)

@@ -124,18 +124,30 @@ def _read_line(sock: socket.socket, limit: int = 1 << 16) -> bytes:
     return data[:-1]
 
 
+class WorkFailed(Exception):
+    """What a work function of the tests raises on purpose: ``WorkFailed(item_repr, receipt)``."""
+
+    def __init__(self, item: str, receipt: str) -> None:
+        super().__init__(item, receipt)
+        self.item = item
+        self.receipt = receipt
+
+
 class Reported:
     """A work function made by :class:`Witness`: ``work(item)`` returns ``(item, receipt)``.
 
     Each call reports the item to the witness in the test and waits for its
     receipt.  With ``payload`` bytes added to every result (``(item, receipt,
-    payload)``), results are too big for a pipe's buffer.  It can travel to a
-    child process in any way (a ``Process`` argument, a queue).
+    payload)``), results are too big for a pipe's buffer.  For the items in
+    ``fails_on`` it raises :class:`WorkFailed` with the receipt instead of
+    returning.  It can travel to a child process in any way (a ``Process``
+    argument, a queue).
     """
 
-    def __init__(self, address: Any, payload: int) -> None:
+    def __init__(self, address: Any, payload: int, fails_on: tuple = ()) -> None:
         self.address = address
         self.payload = payload
+        self.fails_on = fails_on
 
     def __call__(self, item: Any) -> tuple:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
@@ -143,6 +155,8 @@ class Reported:
             sock.connect(self.address)
             sock.sendall(repr(item).encode() + b"\n")
             receipt = _read_line(sock).decode()
+        if item in self.fails_on:
+            raise WorkFailed(repr(item), receipt)
         if self.payload:
             return item, receipt, b"p" * self.payload
         return item, receipt
@@ -177,8 +191,9 @@ class Witness:
         self._last: str | None = None
         self._total = 0
 
-    def work(self) -> Reported:
-        return Reported(self._listener.getsockname(), self._payload)
+    def work(self, fails_on: tuple = ()) -> Reported:
+        """The work function to hand to the code under test (raising for the items of ``fails_on``)."""
+        return Reported(self._listener.getsockname(), self._payload, tuple(fails_on))
 
     def close(self) -> None:
         for conn, *_ in self._held:

@@ -5,6 +5,23 @@
 RUN_COMMAND = '''
 def run_command(args, input_text=None, timeout=5.0):
     try:
+        program = subprocess.Popen(args, stdin=None if input_text is None else subprocess.PIPE,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   start_new_session=True)
+    except OSError as error:
+        return CommandResult(None, "", f"cannot run {args[0]!r}: {error}", False)
+    try:
+        out, err = program.communicate(input_text, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(program.pid, signal.SIGKILL)
+        out, err = program.communicate()
+        return CommandResult(None, out, err, True)
+    return CommandResult(program.returncode, out, err, False)
+'''
+# The textbook runner: subprocess.run with a timeout, which kills only the program itself.
+RUN_COMMAND_WITH_RUN = '''
+def run_command(args, input_text=None, timeout=5.0):
+    try:
         done = subprocess.run(args, input=input_text, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as expired:
         def as_text(data):
@@ -15,6 +32,16 @@ def run_command(args, input_text=None, timeout=5.0):
     return CommandResult(done.returncode, done.stdout, done.stderr, False)
 '''
 SUBMISSIONS = {
+    # subprocess.run(timeout=...): the program is killed, the helper it started runs on.
+    "run_timeout_leaves_helper": {
+        "cells": {"run_command": RUN_COMMAND_WITH_RUN},
+        "loses": {"test_run_command_timeout": 1},
+    },
+    # A new session, but on timeout only the program is killed, not its process group.
+    "kill_program_not_group": {
+        "cells": {"run_command": RUN_COMMAND.replace("os.killpg(program.pid, signal.SIGKILL)", "program.kill()")},
+        "loses": {"test_run_command_timeout": 1},
+    },
     # Forks and collects the codes but never waits: every child stays a zombie
     # and the exit codes are made up from the input.
     "fork_without_reaping": {
@@ -224,15 +251,15 @@ def run_command(args, input_text=None, timeout=5.0):
     },
     # Drops empty arguments ("tidying" the list): the program gets fewer arguments.
     "drops_empty_arguments": {
-        "cells": {"run_command": RUN_COMMAND.replace("subprocess.run(args,", "subprocess.run([a for a in args if a],")},
+        "cells": {"run_command": RUN_COMMAND.replace("subprocess.Popen(args,", "subprocess.Popen([a for a in args if a],")},
         "loses": {"test_run_command_hidden": 1},
     },
     # Treats 126 and 127 as "could not run", as a shell would; but here the program chose them.
     "exit_127_means_missing": {
         "cells": {"run_command": RUN_COMMAND.replace(
-            "    return CommandResult(done.returncode,",
-            "    if done.returncode in (126, 127):\n        return CommandResult(None, done.stdout, done.stderr, False)\n"
-            "    return CommandResult(done.returncode,")},
+            "    return CommandResult(program.returncode,",
+            "    if program.returncode in (126, 127):\n        return CommandResult(None, out, err, False)\n"
+            "    return CommandResult(program.returncode,")},
         "loses": {"test_run_command_hidden": 1},
     },
     # Asks the program to stop with SIGTERM on timeout: one that ignores SIGTERM keeps running.
@@ -265,7 +292,7 @@ def run_command(args, input_text=None, timeout=5.0):
 def run_command(args, input_text=None, timeout=5.0):
     try:
         proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+                                stderr=subprocess.PIPE, text=True, start_new_session=True)
     except OSError as error:
         return CommandResult(None, "", f"cannot run {args[0]!r}: {error}", False)
     if input_text:
@@ -274,7 +301,7 @@ def run_command(args, input_text=None, timeout=5.0):
     try:
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         return CommandResult(None, "", "", True)
     return CommandResult(proc.returncode, proc.stdout.read(), proc.stderr.read(), False)
@@ -283,39 +310,40 @@ def run_command(args, input_text=None, timeout=5.0):
     },
     # Never sends input_text: the program reads an empty standard input.
     "input_ignored": {
-        "cells": {"run_command": RUN_COMMAND.replace("input=input_text,", "stdin=subprocess.DEVNULL,")},
+        "cells": {"run_command": RUN_COMMAND.replace("stdin=None if input_text is None else subprocess.PIPE,", "stdin=subprocess.DEVNULL,")},
         "loses": {"test_run_command_input": 1, "test_run_command_hidden": 1},
     },
     # Captures bytes, not text.
     "output_as_bytes": {
-        "cells": {"run_command": RUN_COMMAND.replace(
-            "input=input_text, capture_output=True, text=True,",
-            "input=None if input_text is None else input_text.encode(), capture_output=True,")},
+        "cells": {"run_command": RUN_COMMAND.replace(", text=True,", ",").replace(
+            "program.communicate(input_text,", "program.communicate(None if input_text is None else input_text.encode(),")},
         "loses": {"test_run_command_output": 1, "test_run_command_input": 1, "test_run_command_hidden": 1},
     },
     # check=True: a program that exits non-zero raises CalledProcessError.
     "exit_code_raises": {
-        "cells": {"run_command": RUN_COMMAND.replace("text=True, timeout=timeout)", "text=True, timeout=timeout, check=True)")},
+        "cells": {"run_command": RUN_COMMAND.replace(
+            "    return CommandResult(program.returncode, out, err, False)",
+            "    if program.returncode:\n        raise subprocess.CalledProcessError(program.returncode, args, out, err)\n"
+            "    return CommandResult(program.returncode, out, err, False)")},
         "loses": {"test_run_command_output": 1, "test_run_command_hidden": 1},
     },
     # A timeout reported as the kill's exit code, not as timed_out.
     "timeout_as_exit_code": {
         "cells": {"run_command": RUN_COMMAND.replace(
-            "return CommandResult(None, as_text(expired.stdout), as_text(expired.stderr), True)",
-            "return CommandResult(-9, as_text(expired.stdout), as_text(expired.stderr), False)")},
+            "return CommandResult(None, out, err, True)", "return CommandResult(-9, out, err, False)")},
         "loses": {"test_run_command_timeout": 1},
     },
     # Ignores the timeout argument: always five seconds.
     "timeout_fixed_at_5s": {
-        "cells": {"run_command": RUN_COMMAND.replace("text=True, timeout=timeout)", "text=True, timeout=5.0)")},
+        "cells": {"run_command": RUN_COMMAND.replace("communicate(input_text, timeout=timeout)", "communicate(input_text, timeout=5.0)")},
         "loses": {"test_run_command_timeout": 1},
     },
     # Quotes every argument and hands the line to /bin/sh: the arguments arrive intact, but the
-    # program is the shell's child (a timeout kills only the shell) and a missing program
-    # is the shell's exit code 127.
+    # program is the shell's child, and a missing program is the shell's exit code 127.  (The
+    # timeout still kills everything: the shell and the program share one process group.)
     "quoted_shell": {
         "cells": {"run_command": "import shlex\n" + RUN_COMMAND.replace(
-            "subprocess.run(args,", "subprocess.run(shlex.join(args), shell=True,")},
-        "loses": {"test_run_command_output": 1, "test_run_command_timeout": 1, "test_run_command_hidden": 1},
+            "subprocess.Popen(args,", "subprocess.Popen(shlex.join(args), shell=True,")},
+        "loses": {"test_run_command_output": 1, "test_run_command_hidden": 1},
     },
 }

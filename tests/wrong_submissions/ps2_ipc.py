@@ -23,9 +23,18 @@ def worker(tasks, results, work):
         if task is SENTINEL:
             break
         index, item = task
-        results.put((index, work(item)))
+        try:
+            value = work(item)
+        except Exception as error:
+            value = error
+        results.put((index, value))
 
 '''
+
+# The worker of the first version of this problem set: an exception in work() ends the worker.
+WORKER_WITHOUT_ERRORS = "\n" + PIPELINE_WORKER[PIPELINE_WORKER.index("def worker"):].replace(
+    "        try:\n            value = work(item)\n        except Exception as error:\n            value = error\n"
+    "        results.put((index, value))\n", "        results.put((index, work(item)))\n")
 
 PIPES_ASK = '''
 
@@ -88,7 +97,15 @@ def run_pipeline(items, work, workers=3):
         answers[index] = value
     for process in processes:
         process.join()
+    for value in answers:
+        if isinstance(value, Exception):
+            raise value
     return answers
+"""
+
+RAISE = """    for value in answers:
+        if isinstance(value, Exception):
+            raise value
 """
 
 PIPELINE_HEAD = """%%writefile ps2_student_pipeline.py
@@ -139,9 +156,10 @@ def consume(inbox, outbox, work):
 def run_pipeline(items, work, workers=3):
     return [work(item) for item in items]
 '''},
-        "loses": {"test_pipeline_visible": 3, "test_pipeline_hidden": 3},
+        "loses": {"test_pipeline_visible": 3, "test_pipeline_hidden": 2, "test_pipeline_errors": 1},
     },
-    # Joins the workers before reading their results: deadlocks once results are big.
+    # Joins the workers before reading their results: deadlocks once results are big (and a
+    # run_pipeline that hung once is not called again, so the error test fails too).
     "pipeline_joins_before_draining": {
         "cells": {"ps2_student_pipeline": PIPELINE_WORKER + '''
 def run_pipeline(items, work, workers=3):
@@ -159,9 +177,12 @@ def run_pipeline(items, work, workers=3):
     for _ in items:
         index, value = results.get()
         answers[index] = value
+    for value in answers:
+        if isinstance(value, Exception):
+            raise value
     return answers
 '''},
-        "loses": {"test_pipeline_hidden": 3},
+        "loses": {"test_pipeline_hidden": 2, "test_pipeline_errors": 1},
     },
     # Workers that never stop: all results are read, but the workers are left running.
     "pipeline_leaves_workers_running": {
@@ -189,7 +210,7 @@ def run_pipeline(items, work, workers=3):
         answers[index] = value
     return answers
 '''},
-        "loses": {"test_pipeline_visible": 3, "test_pipeline_hidden": 3},
+        "loses": {"test_pipeline_visible": 3, "test_pipeline_hidden": 2, "test_pipeline_errors": 1},
     },
     # One sentinel for all workers: the others wait forever, and so does join().
     "pipeline_single_sentinel": {
@@ -208,9 +229,12 @@ def run_pipeline(items, work, workers=3):
         answers[index] = value
     for process in processes:
         process.join()
+    for value in answers:
+        if isinstance(value, Exception):
+            raise value
     return answers
 '''},
-        "loses": {"test_pipeline_visible": 3, "test_pipeline_hidden": 3},
+        "loses": {"test_pipeline_visible": 3, "test_pipeline_hidden": 2, "test_pipeline_errors": 1},
     },
     # Each answer is made up from the request alone: no state kept in the server.
     "serve_without_totals": {
@@ -411,9 +435,10 @@ def worker(tasks, results, work):
         results.put(task)
 
 """ + PIPELINE_RUN},
-        "loses": {"test_pipeline_visible": 3, "test_pipeline_hidden": 3},
+        "loses": {"test_pipeline_visible": 3, "test_pipeline_hidden": 2, "test_pipeline_errors": 1},
     },
-    # Keeps the results in the order they arrive, not in the order of the items.
+    # Keeps the results in the order they arrive, not in the order of the items (and so raises
+    # the exception that arrived first).
     "pipeline_arrival_order": {
         "cells": {"ps2_student_pipeline": PIPELINE_WORKER + """
 def run_pipeline(items, work, workers=3):
@@ -428,11 +453,15 @@ def run_pipeline(items, work, workers=3):
     answers = [results.get()[1] for _ in items]
     for process in processes:
         process.join()
+    for value in answers:
+        if isinstance(value, Exception):
+            raise value
     return answers
 """},
-        "loses": {"test_pipeline_visible": 3, "test_pipeline_hidden": 3},
+        "loses": {"test_pipeline_visible": 3, "test_pipeline_hidden": 2, "test_pipeline_errors": 1},
     },
-    # Starts each worker only after the previous one ended: one worker does all the work.
+    # Starts each worker only after the previous one ended: one worker does all the work (and
+    # with big results it deadlocks, so the error test refuses to call it again).
     "pipeline_one_worker_at_a_time": {
         "cells": {"ps2_student_pipeline": PIPELINE_WORKER + """
 def run_pipeline(items, work, workers=3):
@@ -449,20 +478,50 @@ def run_pipeline(items, work, workers=3):
     for _ in items:
         index, value = results.get()
         answers[index] = value
+    for value in answers:
+        if isinstance(value, Exception):
+            raise value
     return answers
 """},
-        "loses": {"test_pipeline_visible": 3, "test_pipeline_hidden": 3},
+        "loses": {"test_pipeline_visible": 3, "test_pipeline_hidden": 2, "test_pipeline_errors": 1},
     },
     # Reads every result but never joins: the workers end on their own, and nobody waits for them.
     "pipeline_never_joins": {
         "cells": {"ps2_student_pipeline": PIPELINE_WORKER + PIPELINE_RUN.replace(
             "    for process in processes:\n        process.join()\n", "")},
-        "loses": {"test_pipeline_visible": 3, "test_pipeline_hidden": 3},
+        "loses": {"test_pipeline_visible": 3, "test_pipeline_hidden": 2, "test_pipeline_errors": 1},
+    },
+    # The first reference: an exception in work() kills its worker, its result never comes, and
+    # run_pipeline waits forever for it.
+    "pipeline_work_error_hangs": {
+        "cells": {"ps2_student_pipeline": PIPELINE_HEAD + WORKER_WITHOUT_ERRORS + PIPELINE_RUN},
+        "loses": {"test_pipeline_errors": 1},
+    },
+    # Catches the exception in the worker but hands it back as a result instead of raising it.
+    "pipeline_error_returned_as_result": {
+        "cells": {"ps2_student_pipeline": PIPELINE_WORKER + PIPELINE_RUN.replace(RAISE, "")},
+        "loses": {"test_pipeline_errors": 1},
+    },
+    # Raises at the first exception that arrives, leaving the other workers unjoined.
+    "pipeline_raises_before_joining": {
+        "cells": {"ps2_student_pipeline": PIPELINE_WORKER + PIPELINE_RUN.replace(RAISE, "").replace(
+            "        answers[index] = value\n",
+            "        if isinstance(value, Exception):\n            raise value\n        answers[index] = value\n")},
+        "loses": {"test_pipeline_errors": 1},
+    },
+    # Raises the first exception that arrived, not the one of the first failed item.
+    "pipeline_raises_first_to_arrive": {
+        "cells": {"ps2_student_pipeline": PIPELINE_WORKER + PIPELINE_RUN.replace(RAISE, "").replace(
+            "    answers = [None] * len(items)\n", "    answers, arrived = [None] * len(items), []\n").replace(
+            "        answers[index] = value\n",
+            "        answers[index] = value\n        if isinstance(value, Exception):\n            arrived.append(value)\n").replace(
+            "    return answers\n", "    if arrived:\n        raise arrived[0]\n    return answers\n")},
+        "loses": {"test_pipeline_errors": 1},
     },
     # Two workers when none is asked for, not three.
     "pipeline_default_two_workers": {
         "cells": {"ps2_student_pipeline": PIPELINE_WORKER + PIPELINE_RUN.replace("workers=3", "workers=2")},
-        "loses": {"test_pipeline_hidden": 3},
+        "loses": {"test_pipeline_hidden": 2},
     },
     # ---- Part C
     # A name nothing was added to has no total (None) instead of 0.
