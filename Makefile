@@ -72,10 +72,9 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n auto -m "not slow" $(PYTEST_ARGS)
 
-# ruff on the code and, through nbqa, on the notebooks (tests/test_lint.py runs the same).
+# ruff on the code and the notebooks (tests/test_lint.py runs the same).
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/nbqa ruff course source
 
 # The tests on a Python this machine lacks, from Debian unstable in a chroot (.ci/pythons says how).
 # PYTEST_ARGS as for `make test`, e.g. PYTEST_ARGS='-m "not slow"' or PYTEST_ARGS=tests/test_notebooks.py.

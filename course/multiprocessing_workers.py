@@ -12,7 +12,8 @@ import multiprocessing
 import os
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 SETTING = "as written in multiprocessing_workers.py"
 """A module global that the lesson changes in the parent at run time."""

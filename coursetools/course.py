@@ -15,9 +15,9 @@ import copy
 import fnmatch
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import nbformat
 from nbgrader.api import Gradebook

@@ -18,9 +18,9 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Optional, Sequence
 
 from coursetools import COURSE_ROOT
 
@@ -102,7 +102,7 @@ PLATFORMS: tuple[Platform, ...] = (
 
 
 def unsupported_reason(release: Sequence[int], implementation: str, free_threaded: bool,
-                       platform_label: Optional[str] = None) -> Optional[str]:
+                       platform_label: str | None = None) -> str | None:
     """Why the lock does not support this Python (on this platform, when given), or None.
 
     Supported: CPython from the oldest checked release to the newest checked minor version (any
@@ -128,7 +128,7 @@ def unsupported_reason(release: Sequence[int], implementation: str, free_threade
     return None
 
 
-def running_platform() -> Optional[str]:
+def running_platform() -> str | None:
     """The label in ``PLATFORMS`` of the machine this runs on, or None when it is none of them."""
     import platform
 
@@ -242,7 +242,7 @@ _UV_MISSING = re.compile(r"you require ([A-Za-z0-9._-]+)==")
 _PIP_MISSING = re.compile(r"satisfies the requirement ([A-Za-z0-9._-]+)==")
 
 
-def missing_package(output: str) -> Optional[str]:
+def missing_package(output: str) -> str | None:
     """The package a failed uv or pip dry run could not install, from its message, or None."""
     from packaging.utils import canonicalize_name
 
@@ -309,7 +309,7 @@ def check_pair(uv: str, pins: Sequence[Pin], python: PythonTarget, platform: Pla
     return PairResult(python, platform, tuple(missing))
 
 
-def _mark(result: Optional[PairResult]) -> str:
+def _mark(result: PairResult | None) -> str:
     if result is None:
         return "not checked"
     if result.error:
@@ -367,7 +367,7 @@ def check_lock(uv: str, lock: Path = LOCK) -> int:
     return 0
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m coursetools.lockcheck", description=__doc__.split("\n\n")[0])
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--interpreter", action="store_true", help="is the running Python one the lock supports?")

@@ -9,7 +9,7 @@ error, else the last line; nbgrader's generic summaries never count.
 from __future__ import annotations
 
 import re
-from typing import Mapping
+from collections.abc import Mapping
 
 GENERIC = ("Please see the", "There was an error processing", "Removing failed")
 """Lines nbgrader adds after every failure: they never say what went wrong."""

@@ -17,8 +17,8 @@ together they catch a machine that was busy and one that just became busy.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import psutil
 

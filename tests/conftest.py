@@ -13,11 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
+from xdist_groups import GRADING_GROUP, pytest_collection_modifyitems  # noqa: F401  (a hook)
 
 from coursetools import COURSE_ROOT
 from coursetools.course import Course
 from coursetools.ps_common import running_children
-from xdist_groups import GRADING_GROUP, pytest_collection_modifyitems  # noqa: F401  (a hook)
 
 # Lesson worker modules are imported by plain name, as the notebooks beside them do.
 sys.path.insert(0, str(COURSE_ROOT / "course"))

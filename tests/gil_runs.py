@@ -8,7 +8,8 @@ RUN_KEYS = {"workload": str, "mode": str, "workers": int, "wall_s": float, "cpu_
 
 
 def fake_run(workload: str, mode: str, workers: int, wall: float, cpu: float = 100.0) -> dict:
-    return {"workload": workload, "mode": mode, "workers": workers, "wall_s": wall, "cpu_percent": cpu, "per_core_percent": [0.0, 0.0]}
+    return {"workload": workload, "mode": mode, "workers": workers, "wall_s": wall, "cpu_percent": cpu,
+            "per_core_percent": [0.0, 0.0]}
 
 
 def fake_results(cores: int, processes: float, threads: float, io: float, c: float, threads_cpu: float = 100.0) -> dict:

@@ -15,6 +15,7 @@ import pytest
 
 COURSE = Path(__file__).resolve().parent.parent / "course"
 import distributed_workers as dw
+
 from coursetools import available_start_methods
 
 METHODS = available_start_methods()

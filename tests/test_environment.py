@@ -148,5 +148,5 @@ def test_jupyterlab_has_the_nbgrader_extensions():
     server = subprocess.run([jupyter, "server", "extension", "list"], capture_output=True, text=True, timeout=120)
     listing = server.stdout + server.stderr
     for name in ("formgrader", "assignment_list", "validate_assignment", "course_list"):
-        line = next((l for l in listing.splitlines() if f"nbgrader.server_extensions.{name} " in l + " "), "")
+        line = next((entry for entry in listing.splitlines() if f"nbgrader.server_extensions.{name} " in entry + " "), "")
         assert "enabled" in line, f"server extension nbgrader.server_extensions.{name} is not enabled"

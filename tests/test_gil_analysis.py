@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import pytest
+from gil_runs import fake_results, fake_run
 
 from coursetools.gil import analysis, interpreter
 from coursetools.gil.measurement import plan, worker_counts
-from gil_runs import fake_results, fake_run
 
 
 def test_median_and_speedup_tables() -> None:
@@ -59,4 +59,5 @@ def test_one_core_skips_comparisons(monkeypatch: pytest.MonkeyPatch) -> None:
     (verdict,) = analysis.verdicts(fake_results(1, processes=1.0, threads=1.0, io=1.0, c=1.0))
     assert verdict.holds is None and "only 1 core" in verdict.detail
     assert worker_counts(interpreter.cpu_count()) == [1, 2]
-    assert plan(["cpu"]) == [("cpu", "serial", 1), ("cpu", "threads", 1), ("cpu", "threads", 2), ("cpu", "processes", 1), ("cpu", "processes", 2)]
+    assert plan(["cpu"]) == [("cpu", "serial", 1), ("cpu", "threads", 1), ("cpu", "threads", 2),
+                             ("cpu", "processes", 1), ("cpu", "processes", 2)]

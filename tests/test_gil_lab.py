@@ -5,14 +5,15 @@ import json
 
 import psutil
 import pytest
+from gil_runs import RUN_KEYS
 
 from coursetools.gil import interpreter, lab
 from coursetools.gil.analysis import median_table
 from coursetools.gil.measurement import worker_counts
-from gil_runs import RUN_KEYS
 
 
-def test_lab_on_one_core_measures_but_skips(monkeypatch: pytest.MonkeyPatch, tmp_path, capsys, no_child_left_running: None) -> None:
+def test_lab_on_one_core_measures_but_skips(monkeypatch: pytest.MonkeyPatch, tmp_path, capsys,
+                                           no_child_left_running: None) -> None:
     monkeypatch.setattr(interpreter, "cpu_count", lambda: 1)
     status = lab.main(["--quick", "--seconds", "0.03", "--workloads", "cpu", "--out", str(tmp_path)])
     output = capsys.readouterr().out
@@ -57,5 +58,6 @@ def test_lab_labels_its_results_and_predicts_for_the_build(monkeypatch: pytest.M
     assert results["build"].endswith(build) and results["gil_enabled"] is gil_enabled
     assert all(run["build"] == results["build"] for run in results["runs"])
     assert output.splitlines()[0].startswith(results["build"])
-    threads_claim = "without the GIL, CPU-bound threads scale" if not gil_enabled else "with the GIL, CPU-bound threads take turns"
+    threads_claim = ("without the GIL, CPU-bound threads scale" if not gil_enabled
+                     else "with the GIL, CPU-bound threads take turns")
     assert output.count(threads_claim) == 2  # predicted, then checked

@@ -12,12 +12,12 @@ import threading
 
 import psutil
 import pytest
+from gil_runs import RUN_KEYS
 
 from coursetools import available_start_methods
 from coursetools.gil import interpreter, measurement
 from coursetools.gil.sampler import CpuSampler
 from coursetools.gil.workloads import do_units
-from gil_runs import RUN_KEYS
 
 METHODS = available_start_methods(("fork", "spawn"))
 
@@ -96,7 +96,8 @@ def test_measure_rejects_unknown_mode(sampler: CpuSampler) -> None:
 
 
 @pytest.mark.skipif("fork" not in METHODS, reason="needs fork to break the child's copy of the module")
-def test_dead_worker_process_is_reported(monkeypatch: pytest.MonkeyPatch, sampler: CpuSampler, no_child_left_running: None) -> None:
+def test_dead_worker_process_is_reported(monkeypatch: pytest.MonkeyPatch, sampler: CpuSampler,
+                                         no_child_left_running: None) -> None:
     def broken(workload: str, units: int) -> int:
         os._exit(7)
 

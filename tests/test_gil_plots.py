@@ -6,9 +6,9 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+from gil_runs import fake_results, fake_run  # noqa: E402
 
 from coursetools.gil import plots  # noqa: E402
-from gil_runs import fake_results, fake_run  # noqa: E402
 
 
 def fake_timeline_run(mode: str, workers: int) -> dict:

@@ -6,11 +6,10 @@ import os
 import subprocess
 import sys
 
+import gil_workers
 import pytest
 
 from coursetools import COURSE_ROOT
-
-import gil_workers
 
 needs_interpreters = pytest.mark.skipif(sys.version_info < (3, 14), reason="concurrent.interpreters is new in 3.14")
 

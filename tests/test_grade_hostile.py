@@ -25,12 +25,21 @@ from pathlib import Path
 
 import psutil
 import pytest
+from grading_fixtures.course import (
+    ASSIGNMENT,
+    FULL_MARKS,
+    SLEEP_MARKS,
+    Hostile,
+    add_submission,
+    blank,
+    hostile_class,
+    make_course,
+    remove_submission,
+)
 
+from conftest import one_grader, run_make_grade
 from coursetools.course import Course
 from coursetools.grading import sandbox as sb
-from conftest import one_grader, run_make_grade
-from grading_fixtures.course import (ASSIGNMENT, FULL_MARKS, SLEEP_MARKS, Hostile, add_submission, blank,
-                                     hostile_class, make_course, remove_submission)
 
 pytestmark = [pytest.mark.slow, one_grader]
 

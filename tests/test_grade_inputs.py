@@ -6,11 +6,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from coursetools.course import Course
-from conftest import one_grader, run_make_grade
 from grading_fixtures.course import ASSIGNMENT, FULL_MARKS, add_submission, hostile_class, make_course
 
+from conftest import one_grader, run_make_grade
+from coursetools.course import Course
 
 pytestmark = [pytest.mark.slow, one_grader]
 

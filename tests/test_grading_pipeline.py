@@ -25,12 +25,11 @@ from pathlib import Path
 import pytest
 from nbgrader.api import MissingEntry
 from nbgrader.validator import Validator
-
-from coursetools.bench.baseline import grade_class_with_plain_nbgrader
-from coursetools.course import CellScore, Course
+from submissions import gaming_class, gaming_files, gaming_submissions, wrong_class, wrong_submissions
 
 from conftest import ASSIGNMENTS, COURSE, one_grader, run_make_grade, shared_dir
-from submissions import gaming_class, gaming_files, gaming_submissions, wrong_class, wrong_submissions
+from coursetools.bench.baseline import grade_class_with_plain_nbgrader
+from coursetools.course import CellScore, Course
 
 GRADE_TIMEOUT = 2400
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 import sys
 import textwrap
-from unittest import mock
 from pathlib import Path
+from unittest import mock
 
 import nbformat
 import pytest
@@ -254,7 +254,8 @@ RUNTIME_ATTACKS = {
                 return None
             return real_send(self, stream, msg_or_type, *a, **k)
         Session.send = send'''),
-    "exception class replaced": "import builtins\nclass AssertionError(Exception): pass\nbuiltins.AssertionError = AssertionError",
+    "exception class replaced":
+        "import builtins\nclass AssertionError(Exception): pass\nbuiltins.AssertionError = AssertionError",
     "a tracer only while the call runs": textwrap.dedent('''
         def double(x):
             sys.settrace(lambda *a: None)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import multiprocessing
 import queue
 
+import ipc_workers as ipc
 import pytest
 
-import ipc_workers as ipc
 from coursetools import available_start_methods
 
 METHODS = available_start_methods()

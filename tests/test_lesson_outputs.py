@@ -13,9 +13,8 @@ import sys
 
 import pytest
 
-from coursetools import COURSE_ROOT
-
 from conftest import LESSONS, ON_REFERENCE_PYTHON, REFERENCE_PYTHON, short_id
+from coursetools import COURSE_ROOT
 
 SANITIZE = COURSE_ROOT / "course" / "sanitize.cfg"
 

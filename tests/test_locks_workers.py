@@ -12,9 +12,8 @@ from __future__ import annotations
 import sys
 import threading
 
-import pytest
-
 import locks_workers as lw
+import pytest
 
 UNLOCKED_RUNS = 20
 LOCKED_RUNS = 20
@@ -114,7 +113,7 @@ def test_holding_times_out_and_leaves_the_lock_as_it_was():
     lock.release()
     with pytest.raises(ZeroDivisionError):
         with lw.holding(lock):
-            1 / 0
+            _ = 1 / 0
     assert not lock.locked(), "holding() must release the lock when the body raises"
 
 

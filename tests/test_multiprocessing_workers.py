@@ -9,9 +9,9 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+import multiprocessing_workers as workers
 import pytest
 
-import multiprocessing_workers as workers
 from coursetools import available_start_methods
 
 METHODS = available_start_methods()

@@ -20,11 +20,10 @@ import shutil
 
 import pytest
 
-from coursetools import available_start_methods
-from coursetools.notebooks import execute
-from coursetools.course import Course
-
 from conftest import LESSONS, ON_REFERENCE_PYTHON, SOURCE_NOTEBOOKS, short_id
+from coursetools import available_start_methods
+from coursetools.course import Course
+from coursetools.notebooks import execute
 
 NOTEBOOKS = LESSONS + SOURCE_NOTEBOOKS
 DEFAULT = multiprocessing.get_start_method()

@@ -6,9 +6,9 @@ import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 
+import pools_workers as workers
 import pytest
 
-import pools_workers as workers
 from coursetools import available_start_methods
 
 METHODS = available_start_methods()

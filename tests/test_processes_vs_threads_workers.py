@@ -14,6 +14,7 @@ import pytest
 
 COURSE = Path(__file__).resolve().parent.parent / "course"
 import processes_vs_threads_workers as pvt
+
 from coursetools import available_start_methods
 
 METHODS = available_start_methods()

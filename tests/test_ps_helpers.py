@@ -29,11 +29,11 @@ import ps1_workers  # noqa: E402
 import ps2_helpers  # noqa: E402
 import ps3_helpers  # noqa: E402
 import ps4_helpers  # noqa: E402
+from gil_runs import RUN_KEYS  # noqa: E402
+
 from coursetools.gil.analysis import median_table, speedup_table, verdicts  # noqa: E402
 from coursetools.gil.measurement import worker_counts  # noqa: E402
 from coursetools.gil.workloads import WORKLOADS  # noqa: E402
-from gil_runs import RUN_KEYS  # noqa: E402
-
 
 # --------------------------------------------------------------------------- ps_common
 

@@ -9,11 +9,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from conftest import ASSIGNMENTS
 from coursetools import COURSE_ROOT
 from coursetools.course import Course
 from coursetools.ps_common_copies import CANONICAL, SETS_USING, copy_path
-
-from conftest import ASSIGNMENTS
 
 
 def normalised(path: Path) -> str:

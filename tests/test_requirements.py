@@ -14,11 +14,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from submissions import wrong_submissions
 
+from conftest import ASSIGNMENTS
 from coursetools import COURSE_ROOT
 from coursetools.course import Course
-from conftest import ASSIGNMENTS
-from submissions import wrong_submissions
 
 TABLES = Path(__file__).parent / "requirements"
 

@@ -9,10 +9,9 @@ import sys
 
 import psutil
 import pytest
+import subprocess_workers as workers
 
 from coursetools import COURSE_ROOT
-
-import subprocess_workers as workers
 
 PROGRAM = [sys.executable, str(COURSE_ROOT / "course" / "subprocess_workers.py")]
 

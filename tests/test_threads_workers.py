@@ -12,7 +12,6 @@ import pytest
 COURSE = Path(__file__).resolve().parent.parent / "course"
 import threads_workers as tw
 
-
 pytestmark = pytest.mark.usefixtures("no_thread_left_behind")
 
 

@@ -27,7 +27,8 @@ def run_pytest(folder: Path, *args: str) -> str:
     (folder / "pytest.ini").write_text("[pytest]\n")
     done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "xdist", "-p", "xdist_groups",
                            "-c", str(folder / "pytest.ini"), "--rootdir", str(folder), *args, str(folder)],
-                          capture_output=True, text=True, timeout=120, env={"PYTHONPATH": str(HERE), "PATH": "", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
+                          capture_output=True, text=True, timeout=120,
+                          env={"PYTHONPATH": str(HERE), "PATH": "", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 

@@ -16,7 +16,6 @@ from typing import Any, Literal
 from . import interpreter
 from .measurement import MODES
 
-
 Clock = Literal["wall_s", "work_s"]
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
+
 
 def copy_files(src: Path, dest: Path, ignored: Callable[[str], bool], max_bytes: int | None = None) -> list[str]:
     """Copy the plain files of ``src`` into ``dest``, but those ``ignored`` by name (the course's ignore list);

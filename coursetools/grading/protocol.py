@@ -15,7 +15,7 @@ import enum
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 from .sandbox import Limits
 
@@ -113,7 +113,7 @@ class Answer:
     seconds: float = 0.0
 
 
-Message = Union[WorkerSetup, Task, Ready, Answer]
+Message = WorkerSetup | Task | Ready | Answer
 KINDS: dict[str, type] = {cls.__name__: cls for cls in (WorkerSetup, Task, Ready, Answer)}
 
 

@@ -33,10 +33,11 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Empty
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 from jupyter_core.utils import ensure_async
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -48,14 +49,20 @@ from traitlets import Enum, Float
 from traitlets.config import Config
 
 from .. import startmethod
-from ..nbgrader_errors import error_line, result_error_line
 from ..course import Course
+from ..nbgrader_errors import error_line, result_error_line
 from . import protocol
 from . import sandbox as sb
 from .files import copy_files, sanitize
 from .integrity.guard import GuardedExecute
-from .overrides import (CellTimeoutHook, LaunchOptionsKernelManager, keep_nbgrader_execution_set,
-                        require_tested_versions, run_autograde, run_feedback)
+from .overrides import (
+    CellTimeoutHook,
+    LaunchOptionsKernelManager,
+    keep_nbgrader_execution_set,
+    require_tested_versions,
+    run_autograde,
+    run_feedback,
+)
 from .protocol import Failure, FailureKind
 
 
@@ -92,7 +99,7 @@ class TaskContext:
         """Give ``path`` (a folder, recursively) to the sandbox user."""
         if self.uid is None:
             return
-        for dirpath, dirnames, filenames in os.walk(path):
+        for dirpath, _dirnames, filenames in os.walk(path):
             os.chown(dirpath, self.uid, self.uid)
             os.chmod(dirpath, mode)
             for name in filenames:

@@ -149,7 +149,7 @@ class ForkWatch:
         except Exception:
             pass  # a hook must never print: the test sees a missing child instead
 
-    def __enter__(self) -> "ForkWatch":
+    def __enter__(self) -> ForkWatch:
         os.register_at_fork(before=self._before_fork, after_in_parent=self._after_fork)
         self._active = True
         return self
@@ -294,7 +294,7 @@ class Gate:
                 pass
         return siblings | waiters
 
-    def __enter__(self) -> "Gate":
+    def __enter__(self) -> Gate:
         self._thread.start()
         return self
 

@@ -28,13 +28,14 @@ import struct
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from types import ModuleType
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import psutil
 
 # The notebook imports call_with_timeout from here, like everything else it uses.
-from ps_common import call_with_timeout, meet, meeting_folder, refuse_if_hung, remember_hang, running_children
+from ps_common import call_with_timeout, meet, meeting_folder, refuse_if_hung, remember_hang, running_children  # noqa: F401
 
 #: Seconds a new child process may take to start and answer (a loaded machine is slow).
 STARTUP = 30.0
@@ -201,7 +202,7 @@ class Witness:
         self._held.clear()
         self._listener.close()
 
-    def __enter__(self) -> "Witness":
+    def __enter__(self) -> Witness:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -36,10 +36,11 @@ import sys
 import threading
 import time
 import weakref
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 # The notebook imports call_with_timeout from here, like everything else it uses.
-from ps_common import call_with_timeout, meet, meeting_folder
+from ps_common import call_with_timeout, meet, meeting_folder  # noqa: F401
 
 #: Seconds a test waits for threads before it reports a deadlock.
 PATIENCE = 10.0
@@ -283,7 +284,7 @@ def _machinery():
                 mine = state[id(self)]
                 current = mine[0]
                 if current is _MISSING:  # never assigned: a class attribute, or nothing
-                    current = super(Traced, self).value
+                    current = super().value
                 if threading.current_thread() is not threading.main_thread():
                     mine[1] += 1
                 noted_read(self)
@@ -305,13 +306,13 @@ def _machinery():
         counting[Traced] = accesses
         return Traced
 
-    counting: "weakref.WeakKeyDictionary[type, Callable]" = weakref.WeakKeyDictionary()
+    counting: weakref.WeakKeyDictionary[type, Callable] = weakref.WeakKeyDictionary()
 
     def accesses(counter: Any) -> dict[str, int]:
         """How many times threads other than the main thread read and wrote ``counter.value`` (see :func:`traced`)."""
         return counting[type(counter)](counter)
 
-    balances: "weakref.WeakKeyDictionary[Any, int]" = weakref.WeakKeyDictionary()
+    balances: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
 
     class Account:
         """A bank account: ``number``, ``balance`` and the ``lock`` that guards the balance.

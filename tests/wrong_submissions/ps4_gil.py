@@ -286,7 +286,7 @@ def choose_mode(runs, workload, min_gain=1.2):
     },
     # A reversed range is counted as if it were the right way round.
     "reversed_range_counted": {
-        "cells": {"ps4_student_primes": _changed(PRIMES_MODULE, 
+        "cells": {"ps4_student_primes": _changed(PRIMES_MODULE,
             "range(max(start, 2), stop)", "range(max(min(start, stop), 2), max(start, stop))")},
         "loses": {"test_count_primes_hidden": 2},
     },
@@ -298,14 +298,14 @@ def choose_mode(runs, workload, min_gain=1.2):
     # ---- Part E ----------------------------------------------------------
     # Children compute, but the PID reported is the kernel's own.
     "kernel_pid_reported": {
-        "cells": {"map_in_processes": _changed(MAP_IN_PROCESSES, 
+        "cells": {"map_in_processes": _changed(MAP_IN_PROCESSES,
             "results = [receiver.recv() for receiver, _ in pipes]",
             "results = [(os.getpid(), receiver.recv()[1]) for receiver, _ in pipes]")},
         "loses": {"test_map_in_processes_visible": 2, "test_map_in_processes_hidden": 2},
     },
     # Results in the order they arrive, not in the order of arg_tuples.
     "completion_order": {
-        "cells": {"map_in_processes": _changed(MAP_IN_PROCESSES, 
+        "cells": {"map_in_processes": _changed(MAP_IN_PROCESSES,
             "results = [receiver.recv() for receiver, _ in pipes]",
             "waiting = [receiver for receiver, _ in pipes]\n"
             "    results = []\n"
@@ -318,14 +318,14 @@ def choose_mode(runs, workload, min_gain=1.2):
     # Joins before reading: fine for small results, stuck on results bigger
     # than a pipe buffer (the test kills the children after 8 s).
     "join_before_read": {
-        "cells": {"map_in_processes": _changed(MAP_IN_PROCESSES, 
+        "cells": {"map_in_processes": _changed(MAP_IN_PROCESSES,
             "    results = [receiver.recv() for receiver, _ in pipes]\n    for process in processes:\n        process.join()\n",
             "    for process in processes:\n        process.join()\n    results = [receiver.recv() for receiver, _ in pipes]\n")},
         "loses": {"test_map_in_processes_hidden": 2},
     },
     # Reads every result but never joins: the children are left behind.
     "no_join": {
-        "cells": {"map_in_processes": _changed(MAP_IN_PROCESSES, 
+        "cells": {"map_in_processes": _changed(MAP_IN_PROCESSES,
             "    for process in processes:\n        process.join()\n", "")},
         "loses": {"test_map_in_processes_hidden": 2},
     },

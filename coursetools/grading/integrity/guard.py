@@ -12,9 +12,10 @@ import hmac
 import importlib.machinery
 import secrets
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import nbformat
 from jupyter_core.utils import ensure_async

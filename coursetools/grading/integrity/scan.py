@@ -11,12 +11,12 @@ import builtins as _builtins
 import re
 import sys
 import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from nbgrader.utils import is_grade, is_locked, is_solution
-
 
 FORBIDDEN_MODULES = frozenset({
     "builtins", "IPython", "ipykernel", "ipywidgets", "jupyter_client", "jupyter_core", "zmq", "traitlets",
@@ -191,12 +191,12 @@ class Instructor:
     """Per cell of the notebook: the protected names it binds (empty for student cells)."""
 
     @classmethod
-    def of(cls, nb: Any) -> "Instructor":
+    def of(cls, nb: Any) -> Instructor:
         with _AST_LOCK:
             return cls._of(nb)
 
     @classmethod
-    def _of(cls, nb: Any) -> "Instructor":
+    def _of(cls, nb: Any) -> Instructor:
         protected: dict[str, str | None] = {}
         used: set[str] = set()
         bindings: list[list[str]] = []
