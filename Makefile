@@ -23,7 +23,7 @@ STAMP  := $(VENV)/.installed-requirements
 PYTEST_ARGS ?=
 GRADE_ARGS ?=
 
-.PHONY: help env lab test test-fast release lock check-lock python gil-lab grade bench clean hub hub-stop hub-clean hub-proxy
+.PHONY: help env lab test test-fast release lock check-lock python gil-lab grade bench clean hub hub-stop hub-clean hub-proxy hub-env
 
 help:
 	@echo "make lab        start JupyterLab with the nbgrader extensions"
@@ -144,8 +144,21 @@ $(HUB_PROXY): hub-proxy/package.json hub-proxy/package-lock.json
 
 hub-proxy: $(HUB_PROXY)
 
+# The environment the users' servers run in: .venv, or, when its Python lives where other accounts
+# cannot reach (under /root), one built by `make hub-env HUB_PYTHON=/usr/bin/python3.11`.
+HUB_ENV ?= $(VENV)
+HUB_PYTHON ?= /usr/bin/python3
 hub: $(STAMP) $(LAB_SETTINGS) $(HUB_PROXY)
-	$(BIN)/python -m coursetools.hub start --port $(HUB_PORT) --proxy $(CURDIR)/$(HUB_PROXY)
+	$(BIN)/python -m coursetools.hub start --port $(HUB_PORT) --proxy $(CURDIR)/$(HUB_PROXY) --user-env $(HUB_ENV)
+
+hub-env: requirements.txt pyproject.toml lab/overrides.json lab/jupyter_server_config.json
+	$(HUB_PYTHON) -m venv build/hub-env
+	build/hub-env/bin/python -m pip install --quiet -r requirements.txt
+	build/hub-env/bin/python -m pip install --quiet --no-deps -e .
+	build/hub-env/bin/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
+	mkdir -p build/hub-env/share/jupyter/lab/settings build/hub-env/etc/jupyter/jupyter_server_config.d
+	cp lab/overrides.json build/hub-env/share/jupyter/lab/settings/
+	cp lab/jupyter_server_config.json build/hub-env/etc/jupyter/jupyter_server_config.d/course.json
 
 hub-stop: $(STAMP)
 	$(BIN)/python -m coursetools.hub stop

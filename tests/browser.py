@@ -22,8 +22,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
+from typing import Self
 
 import psutil
 
@@ -126,7 +127,7 @@ class LabServer:
         """The JupyterLab page that opens ``path`` (relative to the folder), logged in by the token."""
         return f"{self.url}/lab/tree/{path}?token={self.token}"
 
-    def __enter__(self) -> LabServer:
+    def __enter__(self) -> Self:
         self.home.mkdir(parents=True, exist_ok=True)
         env = {key: value for key, value in os.environ.items() if not key.startswith("JUPYTER")}
         env.update(HOME=str(self.home), PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}")

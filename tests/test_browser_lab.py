@@ -7,12 +7,12 @@ Screenshots: ``build/ui/lab-*.png``.
 """
 from __future__ import annotations
 
+import browser
 import nbformat
 import pytest
-
-import browser
-from conftest import COURSE
 from submissions import typed_solution
+
+from conftest import COURSE
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(browser.missing() is not None, reason=str(browser.missing()))]
 

@@ -9,12 +9,11 @@ import pytest
 from nbgrader.api import Gradebook
 from nbgrader.plugins.export import CsvExportPlugin
 
+from conftest import COURSE
 from coursetools import put_environment_scripts_on_path
 from coursetools.course import CONFIG_FILE, Course
 from coursetools.grading.export import STATUS_FIELDS, export_csv
 from coursetools.grading.submission import ATTENTION, GradingOutcome, Job
-
-from conftest import COURSE
 
 ASSIGNMENT = "ps_x"
 
@@ -113,7 +112,7 @@ def test_students_and_assignments_outside_the_gradebook_get_rows(course):
     """A submission never graded, and one this run could not grade for an assignment the gradebook lacks."""
     (course.folder("submitted", ASSIGNMENT, "dee") / "nb.ipynb").parent.mkdir(parents=True)
     failed = GradingOutcome(Job("ps_nope", "eve", Path("submitted", "eve", "ps_nope")), False, "unknown assignment")
-    fields, rows = read_csv(export_csv(course, [failed]))
+    _, rows = read_csv(export_csv(course, [failed]))
     assert rows[(ASSIGNMENT, "dee")]["status"] == ATTENTION
     assert rows[(ASSIGNMENT, "dee")]["reason"] == "submitted but not graded yet"
     assert rows[(ASSIGNMENT, "dee")]["max_score"] == rows[(ASSIGNMENT, "ann")]["max_score"]
