@@ -145,23 +145,28 @@ def hub_processes(layout: HubLayout) -> list[psutil.Process]:
     return found
 
 
-def stop(layout: HubLayout) -> int:
-    """SIGTERM to the hub (it stops its proxy and the users' servers), then SIGKILL to anything left.
-    Returns how many processes had to be killed."""
+def stop(layout: HubLayout) -> list[str]:
+    """SIGTERM to the hub (it stops its proxy and the users' servers), a grace of 10 s for those to
+    end, then SIGKILL to anything left.  Returns what had to be killed (name and pid)."""
     pid = running_pid(layout)
     if pid is not None:
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_SECONDS
-        while running_pid(layout) is not None and time.monotonic() < deadline:
-            time.sleep(0.2)
-    left = hub_processes(layout)
+        try:
+            hub = psutil.Process(pid)
+            hub.send_signal(signal.SIGTERM)
+            # JupyterHub removes its pid file first and then stops the servers and the proxy: wait for it.
+            hub.wait(STOP_SECONDS)
+        except (psutil.NoSuchProcess, psutil.TimeoutExpired, ChildProcessError):
+            pass
+    _, left = psutil.wait_procs(hub_processes(layout), timeout=10)
+    killed = []
     for proc in left:
         try:
+            killed.append(f"{proc.name()} {proc.pid}")
             proc.kill()
         except psutil.Error:
             pass
     psutil.wait_procs(left, timeout=10)
-    return len(left)
+    return killed
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -189,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
         killed = stop(layout)
         if args.command == "clean":
             remove_state(layout)
-        print(f"course hub stopped{f' ({killed} leftover processes killed)' if killed else ''}"
+        leftovers = f" (leftover processes killed: {', '.join(killed)})" if killed else ""
+        print(f"course hub stopped{leftovers}"
               f"{'; accounts and state removed' if args.command == 'clean' else ''}")
         return 0
     except (HubError, acc.AccountError) as error:
