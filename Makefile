@@ -23,7 +23,8 @@ STAMP  := $(VENV)/.installed-requirements
 PYTEST_ARGS ?=
 GRADE_ARGS ?=
 
-.PHONY: help env lab test test-fast lint release lock check-lock python gil-lab grade bench outputs clean
+.PHONY: help env lab test test-fast lint release lock check-lock python gil-lab grade bench outputs clean \
+	hub hub-stop hub-clean hub-proxy hub-env
 
 help:
 	@echo "make lab        start JupyterLab with the nbgrader extensions"
@@ -33,6 +34,8 @@ help:
 	@echo "make test-python PY=3.14  the tests on CPython 3.14 or 3.15 in a Debian sid chroot (root)"
 	@echo "make release    regenerate release/ from source/ with nbgrader"
 	@echo "make grade      autograde submitted/, write feedback and grades.csv"
+	@echo "make hub        the course on a local multi-user JupyterHub at 127.0.0.1:HUB_PORT (root; Ctrl-C stops it)"
+	@echo "make hub-stop   stop it from another terminal; make hub-clean also removes its accounts and build/hub/"
 	@echo "make gil-lab    run the full GIL experiment into build/gil-lab/"
 	@echo "make bench      time every lesson under each start method"
 	@echo "make outputs [LESSONS=course/NN_x.ipynb]  re-execute lessons in place, refused on a busy machine"
@@ -56,20 +59,32 @@ $(STAMP): requirements.txt pyproject.toml
 	@echo 'load_subconfig(r"$(CURDIR)/nbgrader_config.py")' > $(VENV)/etc/jupyter/nbgrader_config.py
 	@touch $@
 
-env: $(STAMP)
+# JupyterLab settings and server config that come with the environment (lab/README.md says what
+# each does); copied again whenever one changes.
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json \
+                $(VENV)/etc/jupyter/jupyter_server_config.d/course.json
+$(VENV)/share/jupyter/lab/settings/overrides.json: lab/overrides.json $(STAMP)
+	@mkdir -p $(@D) && cp $< $@
+$(VENV)/etc/jupyter/jupyter_server_config.d/course.json: lab/jupyter_server_config.json $(STAMP)
+	@mkdir -p $(@D) && cp $< $@
+
+env: $(STAMP) $(LAB_SETTINGS)
 
 # Jupyter refuses to run as root (containers, VMs) without --allow-root.
 LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
-lab: $(STAMP)
+# The exchange (nbgrader_config.py's Exchange.root) is made first, so Assignment List and
+# Formgrader's release, collect and feedback work in this one-machine class.
+lab: $(STAMP) $(LAB_SETTINGS)
+	$(BIN)/python -m coursetools.exchange
 	$(BIN)/jupyter lab --notebook-dir=. $(LAB_ARGS)
 
 # One pytest worker per core; each test starts its own kernels.  Tests that run
 # `make grade` form one xdist group (loadgroup): they share one graded class.
-test: $(STAMP)
+test: $(STAMP) $(LAB_SETTINGS)
 	$(BIN)/python -m pytest -n auto --dist loadgroup $(PYTEST_ARGS)
 
 # No notebook, kernel or grader: under two minutes.
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(LAB_SETTINGS)
 	$(BIN)/python -m pytest -n auto -m "not slow" $(PYTEST_ARGS)
 
 # ruff on the code and the notebooks (tests/test_lint.py runs the same).
@@ -121,6 +136,42 @@ gil-lab: $(STAMP)
 
 grade: $(STAMP)
 	$(BIN)/python -m coursetools.grading $(GRADE_ARGS)
+
+# The course on a local JupyterHub (coursetools/hub/; README: "Run the course on your JupyterHub").
+# configurable-http-proxy comes from the npm registry, pinned by hub-proxy/package-lock.json.
+HUB_PORT ?= 8000
+HUB_PROXY_DIR := build/hub-proxy
+HUB_PROXY := $(HUB_PROXY_DIR)/node_modules/.bin/configurable-http-proxy
+$(HUB_PROXY): hub-proxy/package.json hub-proxy/package-lock.json
+	@command -v npm >/dev/null || { echo "make: npm not found: install Node.js 20 or newer (apt-get install nodejs npm)"; exit 1; }
+	mkdir -p $(HUB_PROXY_DIR)
+	cp hub-proxy/package.json hub-proxy/package-lock.json $(HUB_PROXY_DIR)/
+	cd $(HUB_PROXY_DIR) && npm ci --no-audit --no-fund --omit=dev --loglevel=error
+	@touch $@
+
+hub-proxy: $(HUB_PROXY)
+
+# The environment the users' servers run in: .venv, or, when its Python lives where other accounts
+# cannot reach (under /root), one built by `make hub-env HUB_PYTHON=/usr/bin/python3.11`.
+HUB_ENV ?= $(VENV)
+HUB_PYTHON ?= /usr/bin/python3
+hub: $(STAMP) $(LAB_SETTINGS) $(HUB_PROXY)
+	$(BIN)/python -m coursetools.hub start --port $(HUB_PORT) --proxy $(CURDIR)/$(HUB_PROXY) --user-env $(HUB_ENV)
+
+hub-env: requirements.txt pyproject.toml lab/overrides.json lab/jupyter_server_config.json
+	$(HUB_PYTHON) -m venv build/hub-env
+	build/hub-env/bin/python -m pip install --quiet -r requirements.txt
+	build/hub-env/bin/python -m pip install --quiet --no-deps -e .
+	build/hub-env/bin/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
+	mkdir -p build/hub-env/share/jupyter/lab/settings build/hub-env/etc/jupyter/jupyter_server_config.d
+	cp lab/overrides.json build/hub-env/share/jupyter/lab/settings/
+	cp lab/jupyter_server_config.json build/hub-env/etc/jupyter/jupyter_server_config.d/course.json
+
+hub-stop: $(STAMP)
+	$(BIN)/python -m coursetools.hub stop
+
+hub-clean: $(STAMP)
+	$(BIN)/python -m coursetools.hub clean
 
 bench: $(STAMP)
 	$(BIN)/python -m coursetools.bench.lessons

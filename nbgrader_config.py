@@ -22,6 +22,13 @@ c.CourseDirectory.feedback_directory = "feedback"
 # overwrite a submission's own at autograde.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "ps*_student_*.py"]
 
+# The exchange that release, fetch, submit, collect and feedback go through:
+# inside the course folder (git ignores it), so `make lab` runs the whole
+# nbgrader loop on one machine for one user.  `make lab` creates it with the
+# permissions nbgrader documents (everyone may read and write).  A hub sets its
+# own shared exchange in a config that overrides this one (`make hub`).
+c.Exchange.root = str(Path(__file__).resolve().parent / "nbgrader_exchange")
+
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 
 # Per-cell execution limit at autograde.  Exercises start processes and pools,

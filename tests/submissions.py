@@ -83,6 +83,16 @@ def build(base: dict[str, nbformat.NotebookNode], cells: dict[str, str] | None =
     return changed
 
 
+def typed_solution(root: Path, assignment: str) -> dict[str, nbformat.NotebookNode]:
+    """The student version with the instructor's answer in every solution cell: what a student who
+    solved everything submits (unlike ``source/``, it has the release's checksums and no hidden tests)."""
+    course = Course(root)
+    answers = {cell.metadata.nbgrader["grade_id"]: cell.source
+               for nb in course.notebooks("source", assignment).values() for cell in nb.cells
+               if cell.metadata.get("nbgrader", {}).get("solution")}
+    return build(course.notebooks("release", assignment), answers)
+
+
 def gaming_class(root: Path, assignment: str, table: dict[str, dict]) -> dict[str, dict[str, nbformat.NotebookNode]]:
     """The notebooks of every gaming submission in ``table``, by student name ``game-<name>``."""
     course = Course(root)

@@ -94,7 +94,7 @@ def leftovers(*places: Path) -> list[str]:
 
 def read_rows(root: Path) -> dict[str, dict]:
     with open(root / "grades.csv", newline="") as f:
-        return {row["student"]: row for row in csv.DictReader(f) if row["assignment"] == ASSIGNMENT}
+        return {row["student_id"]: row for row in csv.DictReader(f) if row["assignment"] == ASSIGNMENT}
 
 
 class Listener:

@@ -78,11 +78,11 @@ def test_broken_submissions_do_not_stop_the_others(course):
     done = run_make_grade(course, *OPTIONS, "--student", "stray", "--student", "missing", timeout=BOUND)
     assert done.returncode == 1
     with open(course / "grades.csv", newline="") as f:
-        rows = {(r["assignment"], r["student"]): r for r in csv.DictReader(f)}
+        rows = {(r["assignment"], r["student_id"]): r for r in csv.DictReader(f)}
     assert rows[(ASSIGNMENT, "honest1")]["status"] == "graded"
     assert float(rows[(ASSIGNMENT, "honest1")]["score"]) == FULL_MARKS
     for key, why in [((ASSIGNMENT, "missing"), "missing notebook: fx.ipynb"),
                      (("ps_nope", "stray"), "unknown assignment: no folder source/ps_nope")]:
-        assert rows[key]["status"] == "NEEDS ATTENTION" and rows[key]["score"] == "0", rows[key]
+        assert rows[key]["status"] == "NEEDS ATTENTION" and float(rows[key]["score"]) == 0, rows[key]
         assert why in rows[key]["reason"]
         assert f"{key[0]}/{key[1]}: {why}" in done.stdout

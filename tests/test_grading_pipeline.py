@@ -78,7 +78,7 @@ def make_class(root: Path) -> GradedClass:
     output = done.stdout + done.stderr
     assert done.returncode in (0, 1), f"make grade failed ({done.returncode}):\n{output[-3000:]}"
     with open(root / "grades.csv", newline="") as f:
-        rows = {(r["assignment"], r["student"]): r for r in csv.DictReader(f)}
+        rows = {(r["assignment"], r["student_id"]): r for r in csv.DictReader(f)}
     graded = {}
     for key in students:
         try:

@@ -26,8 +26,9 @@ The parts, in the order a run uses them:
   notebooks and feedback into the real gradebook, ``autograded/`` and
   ``feedback/``, one submission at a time and only when grading succeeded, so
   no grade already recorded is lost;
-* :mod:`.export`: ``grades.csv``; a submission that could not be graded gets
-  a row with score 0 marked ``NEEDS ATTENTION`` and the reason;
+* :mod:`.export`: ``grades.csv``, the columns of ``nbgrader export`` then a
+  status and a reason; a submission that could not be graded gets a row with
+  score 0 marked ``NEEDS ATTENTION`` and the reason;
 * :mod:`.cli`: the command line (the run exits 1 and lists the submissions
   that need attention);
 * :mod:`.stress`: a benchmark of how deterministic autograding is.

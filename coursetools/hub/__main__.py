@@ -1,0 +1,6 @@
+"""``python -m coursetools.hub``: see :mod:`coursetools.hub.cli`."""
+import sys
+
+from .cli import main
+
+sys.exit(main())
