@@ -365,15 +365,18 @@ def py_spy_dump(pid: int, timeout: float = WAIT_SECONDS) -> tuple[bool, str]:
     command = py_spy_command()
     if command is None:
         return False, "py-spy is not installed (pip install py-spy)"
+    # A Jupyter kernel asks its children for colours (CLICOLOR_FORCE): plain text is wanted here.
+    env = {name: value for name, value in os.environ.items() if name not in ("CLICOLOR_FORCE", "FORCE_COLOR")}
+    env["NO_COLOR"] = "1"
     try:
         done = subprocess.run([command, "dump", "--pid", str(pid)], capture_output=True, text=True,
-                              timeout=timeout)
+                              timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
         return False, f"py-spy did not finish within {timeout} s"
     if done.returncode != 0:
         reason = (done.stderr.strip() or done.stdout.strip()).splitlines()
         return False, f"py-spy failed ({reason[-1] if reason else 'no message'}). {PTRACE_HELP}"
-    return True, done.stdout
+    return True, re.sub(r"\x1b\[[0-9;]*m", "", done.stdout)
 
 
 def pdb_attach(pid: int, commands: list[str], timeout: float = WAIT_SECONDS) -> tuple[bool, str]:
