@@ -159,8 +159,13 @@ def pool_program(method: str, careful: bool, jobs: list[float]) -> int:
     except (KeyboardInterrupt, Shutdown) as interruption:
         if not careful:
             raise
+        manager = executor._executor_manager_thread  # type: ignore[attr-defined]
         stop_workers(executor)
         executor.shutdown(wait=True)
+        # Wait for the pool's manager thread here: left to the interpreter's exit, it races
+        # with concurrent.futures' exit hook, which then prints "Exception ignored in ...".
+        if manager is not None:
+            manager.join(WAIT_SECONDS)
         done = [index for index, future in enumerate(futures) if future.done() and not future.cancelled()
                 and future.exception() is None]
         name = "SIGINT" if isinstance(interruption, KeyboardInterrupt) else str(interruption)
