@@ -11,13 +11,14 @@ import os
 import queue as queue_module
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from multiprocessing.context import BaseContext
 from multiprocessing.queues import Queue
 from multiprocessing.shared_memory import SharedMemory
 from multiprocessing.synchronize import Barrier as ProcessBarrier
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -241,7 +242,7 @@ class Peak:
         self.inside = 0
         self.most = 0
 
-    def __enter__(self) -> "Peak":
+    def __enter__(self) -> Peak:
         with self._lock:
             self.inside += 1
             self.most = max(self.most, self.inside)

@@ -12,8 +12,8 @@ import threading
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import pytest
-
 import sharing_and_coordinating_workers as sc
+
 from coursetools import available_start_methods
 
 METHODS = available_start_methods()

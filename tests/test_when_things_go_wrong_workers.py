@@ -18,8 +18,8 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pytest
-
 import when_things_go_wrong_workers as w
+
 from coursetools import COURSE_ROOT, available_start_methods
 
 METHODS = available_start_methods()
