@@ -504,23 +504,24 @@ def test_outcomes_accepts_plain_triples_and_refuses_look_alikes():
 
 def test_traces_name_each_job_and_process(tmp_path):
     for name in ("started-abc-11", "finished-abc-11", "started-def-12", "hanging-def-12", "seen-11", "meeting"):
-        (tmp_path / name).touch()
+        (tmp_path / name).write_text("n" + name[-2:] if name.startswith("started") else "")
     assert ps5_helpers.traces(str(tmp_path)) == {
-        "abc": {"started": [11], "finished": [11], "hanging": []},
-        "def": {"started": [12], "finished": [], "hanging": [12]}}
+        "abc": {"started": [11], "finished": [11], "hanging": [], "nonce": "n11"},
+        "def": {"started": [12], "finished": [], "hanging": [12], "nonce": "n12"}}
 
 
 def test_scripted_job_does_what_its_order_says(tmp_path):
     folder = str(tmp_path)
     (tmp_path / f"seen-{os.getpid()}").touch()  # as the watcher would mark this process
-    assert ps5_jobs.scripted(ps5_jobs.Order("t1", folder, payload=3)) == ps5_jobs.answer("t1") + "ppp"
+    value = ps5_jobs.scripted(ps5_jobs.Order("t1", folder, payload=3))
+    assert value == ps5_jobs.answer("t1", ps5_helpers.traces(folder)["t1"]["nonce"]) + "ppp"
     with pytest.raises(ValueError, match="job t2 refuses"):
         ps5_jobs.scripted(ps5_jobs.Order("t2", folder, do="raise"))
     with pytest.raises(RuntimeError, match="in vain"):
         ps5_jobs.scripted(ps5_jobs.Order("t3", folder, after=("nobody",), meet_within=0.2))
     found = ps5_helpers.traces(folder)
     assert found["t1"]["finished"] == [os.getpid()] and not found["t2"]["finished"]
-    assert ps5_jobs.answer("t1") != ps5_jobs.answer("t2")
+    assert ps5_jobs.answer("t1", "n") != ps5_jobs.answer("t2", "n") != ps5_jobs.answer("t2", "m")
 
 
 def test_scripted_hang_starts_helpers_that_carry_its_token(tmp_path):

@@ -66,6 +66,8 @@ def _drive(module: str, args: tuple, kwargs: dict, conn: Any) -> None:
                 conn.send(("returned", value, restored))
             except Exception as error:  # noqa: BLE001 - reported to the test
                 conn.send(("raised", f"run_jobs returned something that cannot be sent back: {error}"))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a signal meant for run_jobs that came too late
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     conn.poll(RUN_LIMIT)  # the test says when to go, after it has looked at what is still running
     sys.stdout.flush()
     sys.stderr.flush()
@@ -86,11 +88,12 @@ class PoolRun:
                  **kwargs: Any) -> None:
         self._conn, theirs = multiprocessing.Pipe()
         self.driver = multiprocessing.Process(target=_drive, args=(module, args, kwargs, theirs),
-                                              name="run_jobs driver", daemon=True)
+                                              name="run_jobs driver")  # not a daemon: a pool has children
         self.seen: dict[tuple[int, float], dict[str, Any]] = {}
         self.helpers: dict[tuple[int, float], psutil.Process] = {}
         self._report: tuple | None = None
         self._started = False
+        self._hung_up = False  # the driver's end of the pipe is closed
         self._folder = folder
         self._lock = threading.Lock()  # the watcher thread and the test both sample
         self.handlers_restored: bool | None = None
@@ -134,11 +137,14 @@ class PoolRun:
     # ------------------------------------------------------------------ the call
 
     def _read(self, timeout: float) -> tuple | None:
+        """The driver's next message, or None if none came within ``timeout`` s (or the driver is gone)."""
+        if self._hung_up:
+            return None
         try:
             if self._conn.poll(timeout):
                 return self._conn.recv()
         except (EOFError, OSError):
-            pass
+            self._hung_up = True
         return None
 
     def result(self, limit: float = RUN_LIMIT) -> Any:
@@ -146,6 +152,12 @@ class PoolRun:
         deadline = time.monotonic() + (limit if self._started else STARTUP + limit)
         while self._report is None:
             message = self._read(0.05)
+            if message is None and not self.driver.is_alive():
+                message = self._read(0.2)  # what it sent before it ended is still in the pipe
+                if message is None:
+                    code = self.driver.exitcode
+                    how = f"by signal {signal.Signals(-code).name}" if code and code < 0 else f"with exit code {code}"
+                    raise AssertionError(f"the process running run_jobs died {how} before run_jobs returned")
             if message is not None:
                 if message[0] == "started":
                     self._started = True
@@ -153,10 +165,6 @@ class PoolRun:
                 else:
                     self._report = message
                 continue
-            if not self.driver.is_alive() and not self._conn.poll(0.2):
-                code = self.driver.exitcode
-                how = f"by signal {signal.Signals(-code).name}" if code and code < 0 else f"with exit code {code}"
-                raise AssertionError(f"the process running run_jobs died {how} before run_jobs returned")
             if time.monotonic() > deadline:
                 what = "return" if self._started else "start"
                 raise AssertionError(f"run_jobs did not {what} within {limit if self._started else STARTUP:.0f} s: "
@@ -265,14 +273,20 @@ def stop_running_with(marker: str) -> list[int]:
 
 # --------------------------------------------------------------------------- what the scripted jobs left
 
-def traces(folder: str) -> dict[str, dict[str, list[int]]]:
-    """``{token: {"started": [pid, ...], "finished": [...], "hanging": [...]}}`` from a job folder."""
-    found: dict[str, dict[str, list[int]]] = {}
+def traces(folder: str) -> dict[str, dict[str, Any]]:
+    """``{token: {"started": [pid, ...], "finished": [...], "hanging": [...], "nonce": str}}`` of a job folder.
+
+    ``nonce`` is what the (last listed) run of the job wrote in its ``started`` trace.
+    """
+    found: dict[str, dict[str, Any]] = {}
     for path in Path(folder).iterdir():
         what, _, rest = path.name.partition("-")
         token, _, pid = rest.rpartition("-")
         if what in ("started", "finished", "hanging") and pid.isdigit():
-            found.setdefault(token, {"started": [], "finished": [], "hanging": []})[what].append(int(pid))
+            entry = found.setdefault(token, {"started": [], "finished": [], "hanging": [], "nonce": None})
+            entry[what].append(int(pid))
+            if what == "started":
+                entry["nonce"] = path.read_text()
     return found
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -107,19 +108,19 @@ class Order:
     meet_within: float = 20.0
 
 
-def answer(token: str) -> str:
-    """What an ``"ok"`` job returns for ``token`` (a digest, so it cannot be guessed from the order)."""
-    return hashlib.sha256(f"ps5:{token}".encode()).hexdigest()[:16]
+def answer(token: str, nonce: str) -> str:
+    """What an ``"ok"`` job returns for ``token``; ``nonce`` is made by the job's run (see :func:`scripted`)."""
+    return hashlib.sha256(f"ps5:{token}:{nonce}".encode()).hexdigest()[:16]
 
 
-def log_line(token: str, number: int) -> str:
-    """The ``number``-th line (from 0) that a job with ``token`` logs."""
-    return f"{token} says {number}"
+def log_line(token: str, nonce: str, number: int) -> str:
+    """The ``number``-th line (from 0) that the run of the job ``token`` with ``nonce`` logs."""
+    return f"{token} says {number} ({nonce})"
 
 
-def _trace(order: Order, what: str) -> None:
-    """Leave ``<what>-<token>-<pid>`` in the order's folder."""
-    (Path(order.folder) / f"{what}-{order.token}-{os.getpid()}").touch()
+def _trace(order: Order, what: str, content: str = "") -> None:
+    """Leave ``<what>-<token>-<pid>`` in the order's folder, holding ``content``."""
+    (Path(order.folder) / f"{what}-{order.token}-{os.getpid()}").write_text(content)
 
 
 def _wait_until_seen(order: Order) -> None:
@@ -145,17 +146,24 @@ def _wait_for(order: Order) -> None:
 
 
 def scripted(order: Order) -> str | None:
-    """Do what ``order`` says, leaving ``started-...`` and (if it returns) ``finished-...`` traces."""
-    _trace(order, "started")
+    """Do what ``order`` says, leaving ``started-...`` and (if it returns) ``finished-...`` traces.
+
+    Each run makes a nonce of its own, written in its ``started`` trace: its
+    answer and its log lines depend on it, so they can only come from the run.
+    """
+    nonce = secrets.token_hex(8)
+    _trace(order, "started", nonce)
     _wait_until_seen(order)
     if order.after:
         _wait_for(order)
     if order.seconds:
         time.sleep(order.seconds)
     for number in range(order.lines):
-        LOG.info("%s", log_line(order.token, number))
+        LOG.info("%s", log_line(order.token, nonce, number))
     if order.parties:
-        meet(str(Path(order.folder) / "meeting"), str(os.getpid()), order.parties, order.meet_within)
+        meeting = Path(order.folder) / "meeting"
+        meeting.mkdir(exist_ok=True)
+        meet(str(meeting), str(os.getpid()), order.parties, order.meet_within)
     if order.do == "raise":
         raise ValueError(f"job {order.token} refuses")
     if order.do == "exit":
@@ -168,4 +176,4 @@ def scripted(order: Order) -> str | None:
         _trace(order, "hanging")
         time.sleep(FOREVER)
     _trace(order, "finished")
-    return answer(order.token) + "p" * order.payload
+    return answer(order.token, nonce) + "p" * order.payload

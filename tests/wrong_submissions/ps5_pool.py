@@ -69,7 +69,7 @@ SUBMISSIONS = {
          '''    report = [(status, value, lines) for (status, value), lines in zip(outcome, logs)]
     return [r for r in report if r[0] in ("ok", "cancelled")] + [r for r in report if r[0] not in ("ok", "cancelled")]''')),
     "retries_crashed_jobs": _spec(
-        {"test_crash_hidden": 2},
+        {"test_crash_visible": 1, "test_crash_hidden": 2},
         ('''                if status is None:
                     status = outcome[index] if outcome[index][0] in ("ok", "error") else ("crashed", process.exitcode)''',
          '''                if status is None:
