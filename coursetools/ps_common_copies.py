@@ -15,7 +15,7 @@ from pathlib import Path
 from . import COURSE_ROOT
 
 CANONICAL = Path(__file__).with_name("ps_common.py")
-SETS_USING = ("ps1_processes", "ps2_ipc", "ps3_threads")
+SETS_USING = ("ps1_processes", "ps2_ipc", "ps3_threads", "ps5_pool")
 """The problem sets whose helper modules import ``ps_common``."""
 
 

@@ -1,6 +1,6 @@
-"""Unit tests of the problem sets' helper modules (coursetools/ps_common.py, whose copies ps1 to ps3 ship,
-source/ps1_processes/ps1_workers.py, source/ps2_ipc/ps2_helpers.py, source/ps3_threads/ps3_helpers.py,
-source/ps4_gil/ps4_helpers.py).
+"""Unit tests of the problem sets' helper modules (coursetools/ps_common.py, whose copies ps1, ps2, ps3 and ps5
+ship, source/ps1_processes/ps1_workers.py, source/ps2_ipc/ps2_helpers.py, source/ps3_threads/ps3_helpers.py,
+source/ps4_gil/ps4_helpers.py, source/ps5_pool/ps5_helpers.py and ps5_jobs.py).
 
 The notebooks' tests rely on these helpers to make concurrency bugs show
 every time; here they are checked against known-good and known-bad code.
@@ -25,10 +25,13 @@ sys.path.insert(0, str(SOURCE / "ps1_processes"))
 sys.path.insert(0, str(SOURCE / "ps2_ipc"))
 sys.path.insert(0, str(SOURCE / "ps3_threads"))
 sys.path.insert(0, str(SOURCE / "ps4_gil"))
+sys.path.insert(0, str(SOURCE / "ps5_pool"))
 import ps1_workers  # noqa: E402
 import ps2_helpers  # noqa: E402
 import ps3_helpers  # noqa: E402
 import ps4_helpers  # noqa: E402
+import ps5_helpers  # noqa: E402
+import ps5_jobs  # noqa: E402
 from gil_runs import RUN_KEYS  # noqa: E402
 
 from coursetools.gil.analysis import median_table, speedup_table, verdicts  # noqa: E402
@@ -437,3 +440,124 @@ def test_workers_in_wants_one_worker_count():
     runs = [{"mode": "serial", "workers": 1}, {"mode": "threads", "workers": 2}, {"mode": "processes", "workers": 4}]
     with pytest.raises(ValueError):
         ps4_helpers.workers_in({"runs": runs})
+
+
+# --------------------------------------------------------------------------- ps5_helpers and ps5_jobs
+
+POOLS = {
+    "returns": "def run_jobs(jobs, workers=2, timeout=10.0):\n    return [('ok', len(jobs), [])]\n",
+    "raises": "def run_jobs(jobs, workers=2, timeout=10.0):\n    raise ValueError('nope')\n",
+    "hangs": "import time\n\ndef run_jobs(jobs, workers=2, timeout=10.0):\n    time.sleep(600)\n",
+    "leaves_a_child": ("import subprocess, sys\n\ndef run_jobs(jobs, workers=2, timeout=10.0):\n"
+                       "    subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\n    return []\n"),
+    "dies_on_sigterm": "import time\n\ndef run_jobs(jobs, workers=2, timeout=10.0):\n    time.sleep(600)\n",
+}
+
+
+@pytest.fixture
+def pool_module(tmp_path, monkeypatch):
+    """Write ``POOLS[kind]`` as a module on sys.path; return its name."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def write(kind: str) -> str:
+        name = f"ps5_probe_pool_{kind}"
+        (tmp_path / f"{name}.py").write_text(POOLS[kind])
+        return name
+    return write
+
+
+def test_pool_run_returns_what_run_jobs_returned(pool_module, no_child_left_running):
+    with ps5_helpers.PoolRun([1, 2, 3], module=pool_module("returns")) as run:
+        assert run.result() == [("ok", 3, [])]
+        assert run.handlers_restored is True
+        assert run.left_running(grace=0) == []
+
+
+def test_pool_run_reports_an_exception(pool_module, no_child_left_running):
+    with ps5_helpers.PoolRun([], module=pool_module("raises")) as run:
+        with pytest.raises(AssertionError, match="ValueError: nope"):
+            run.result()
+
+
+def test_pool_run_gives_up_on_a_hang_and_kills_it(pool_module, no_child_left_running):
+    with ps5_helpers.PoolRun([], module=pool_module("hangs")) as run:
+        started = time.monotonic()
+        with pytest.raises(AssertionError, match="did not return within 1 s"):
+            run.result(limit=1)
+        assert time.monotonic() - started < 1 + ps5_helpers.STARTUP
+
+
+def test_pool_run_sees_what_was_left_running_and_kills_it(pool_module, no_child_left_running):
+    with ps5_helpers.PoolRun([], module=pool_module("leaves_a_child")) as run:
+        assert run.result() == []
+        left = run.left_running(grace=0.5)
+        pids = [info["process"].pid for info in run.job_processes()]
+    assert len(left) == 1 and len(pids) == 1
+    assert not ps5_helpers.psutil.pid_exists(pids[0]) or \
+        ps5_helpers.psutil.Process(pids[0]).status() == ps5_helpers.psutil.STATUS_ZOMBIE
+
+
+def test_pool_run_sees_the_driver_die_of_sigterm(pool_module, no_child_left_running):
+    with ps5_helpers.PoolRun([], module=pool_module("dies_on_sigterm")) as run:
+        time.sleep(0.5)
+        assert not run.ended()
+        run.send_signal(signal.SIGTERM)
+        with pytest.raises(AssertionError, match="died by signal SIGTERM"):
+            run.result()
+
+
+def test_outcomes_accepts_plain_triples_and_refuses_look_alikes():
+    good = [("ok", 1, ["a"]), ("timeout", None, [])]
+    assert ps5_helpers.outcomes(good, 2) == good
+
+    class Anything(str):
+        def __eq__(self, other):
+            return True
+        __hash__ = str.__hash__
+
+    for bad in ([("ok", 1, ["a"])], [("ok", 1)] * 2, [(Anything("ok"), 1, [])] * 2, [("fine", 1, [])] * 2,
+                [("ok", 1, "a")] * 2, (("ok", 1, []),) * 2):
+        with pytest.raises(AssertionError):
+            ps5_helpers.outcomes(bad, 2)
+
+
+def test_traces_name_each_job_and_process(tmp_path):
+    for name in ("started-abc-11", "finished-abc-11", "started-def-12", "hanging-def-12", "seen-11", "meeting"):
+        (tmp_path / name).write_text("n" + name[-2:] if name.startswith("started") else "")
+    assert ps5_helpers.traces(str(tmp_path)) == {
+        "abc": {"started": [11], "finished": [11], "hanging": [], "nonce": "n11"},
+        "def": {"started": [12], "finished": [], "hanging": [12], "nonce": "n12"}}
+
+
+def test_scripted_job_does_what_its_order_says(tmp_path):
+    folder = str(tmp_path)
+    (tmp_path / f"seen-{os.getpid()}").touch()  # as the watcher would mark this process
+    value = ps5_jobs.scripted(ps5_jobs.Order("t1", folder, payload=3))
+    assert value == ps5_jobs.answer("t1", ps5_helpers.traces(folder)["t1"]["nonce"]) + "ppp"
+    with pytest.raises(ValueError, match="job t2 refuses"):
+        ps5_jobs.scripted(ps5_jobs.Order("t2", folder, do="raise"))
+    with pytest.raises(RuntimeError, match="in vain"):
+        ps5_jobs.scripted(ps5_jobs.Order("t3", folder, after=("nobody",), meet_within=0.2))
+    found = ps5_helpers.traces(folder)
+    assert found["t1"]["finished"] == [os.getpid()] and not found["t2"]["finished"]
+    assert ps5_jobs.answer("t1", "n") != ps5_jobs.answer("t2", "n") != ps5_jobs.answer("t2", "m")
+
+
+def test_scripted_hang_starts_helpers_that_carry_its_token(tmp_path):
+    folder, token = str(tmp_path), "tok" + str(random.randrange(10**9))
+    child = multiprocessing.Process(target=ps5_jobs.scripted,
+                                    args=(ps5_jobs.Order(token, folder, do="hang", helpers=2),), daemon=True)
+    child.start()
+    (tmp_path / f"seen-{child.pid}").touch()  # as the watcher would mark it
+    try:
+        deadline = time.monotonic() + 30
+        while not ps5_helpers.traces(folder).get(token, {}).get("hanging") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert ps5_helpers.traces(folder)[token]["hanging"] == [child.pid]
+    finally:
+        child.kill()
+        child.join(10)
+        killed = ps5_helpers.stop_running_with(token)
+    assert len(killed) == 2
+    time.sleep(0.2)
+    assert ps5_helpers.stop_running_with(token) == []

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import hmac
 import importlib
-import importlib.util
 import multiprocessing
 import multiprocessing.queues
 import os
@@ -25,17 +24,15 @@ import select
 import signal
 import socket
 import struct
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from types import ModuleType
 from typing import Any
 
 import psutil
 
-# The notebook imports call_with_timeout from here, like everything else it uses.
-from ps_common import call_with_timeout, meet, meeting_folder, refuse_if_hung, remember_hang, running_children  # noqa: F401
+# The notebook imports call_with_timeout and fresh_import from here, like everything else it uses.
+from ps_common import call_with_timeout, fresh_import, meet, meeting_folder, refuse_if_hung, remember_hang, running_children  # noqa: F401  (re-exported)
 
 #: Seconds a new child process may take to start and answer (a loaded machine is slow).
 STARTUP = 30.0
@@ -43,26 +40,6 @@ STARTUP = 30.0
 PATIENCE = 10.0
 #: The end-of-stream marker of this problem set.
 SENTINEL = None
-
-
-# --------------------------------------------------------------------------- modules
-
-def fresh_import(name: str) -> ModuleType:
-    """Import module ``name`` anew from its ``.py`` file.
-
-    After ``%%writefile`` rewrote a module, a plain ``import`` would give the
-    old one (already in ``sys.modules``), and a stale ``__pycache__`` file
-    could give it to child processes too.  This drops both.
-    """
-    importlib.invalidate_caches()
-    sys.modules.pop(name, None)
-    spec = importlib.util.find_spec(name)
-    if spec is None or not spec.origin:
-        raise ModuleNotFoundError(f"no module {name!r}: run the cell that writes {name}.py first")
-    cached = spec.cached
-    if cached and os.path.exists(cached):
-        os.remove(cached)
-    return importlib.import_module(name)
 
 
 # --------------------------------------------------------------------------- work functions

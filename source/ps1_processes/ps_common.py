@@ -1,4 +1,4 @@
-"""What problem sets 1 to 3 share: calls that cannot hang a test, workers that meet, children left running.
+"""What problem sets share: calls that cannot hang a test, fresh imports, workers that meet, children left running.
 
 This file is the same in every problem-set folder that uses it.  The course
 keeps the original in ``coursetools/ps_common.py``; ``make release`` copies it
@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import importlib
+import importlib.util
 import marshal
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import psutil
@@ -86,6 +90,26 @@ def call_with_timeout(func: Callable, *args: Any, timeout: float = CALL_TIMEOUT,
     return outcome["value"]
 
 
+# --------------------------------------------------------------------------- modules a notebook rewrites
+
+def fresh_import(name: str) -> ModuleType:
+    """Import module ``name`` anew from its ``.py`` file.
+
+    After ``%%writefile`` rewrote a module, a plain ``import`` would give the
+    old one (already in ``sys.modules``), and a stale ``__pycache__`` file
+    could give it to child processes too.  This drops both.
+    """
+    importlib.invalidate_caches()
+    sys.modules.pop(name, None)
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.origin:
+        raise ModuleNotFoundError(f"no module {name!r}: run the cell that writes {name}.py first")
+    cached = spec.cached
+    if cached and os.path.exists(cached):
+        os.remove(cached)
+    return importlib.import_module(name)
+
+
 # --------------------------------------------------------------------------- workers that meet
 
 #: What each party found at its first arrival, by (meeting folder, party).
@@ -140,15 +164,16 @@ def _wait_for_peers(here: Path, party: str, parties: int, timeout: float) -> boo
 _HELPER_PROCESSES = ("multiprocessing.resource_tracker", "multiprocessing.forkserver")
 
 
-def _is_multiprocessing_helper(proc: psutil.Process) -> bool:
-    """The resource tracker or the fork server themselves (not what the fork server forks).
+def is_multiprocessing_helper(proc: psutil.Process, parent: int | None = None) -> bool:
+    """The resource tracker or the fork server of ``parent`` (this process unless told), not what it forks.
 
-    Both are started by this process.  Children forked by the fork server
-    inherit its command line, but their parent is the fork server.
+    Both are started by the process that uses them.  Children forked by the
+    fork server inherit its command line, but their parent is the fork server.
     """
     try:
         command = " ".join(proc.cmdline())
-        return proc.ppid() == os.getpid() and any(name in command for name in _HELPER_PROCESSES)
+        owner = os.getpid() if parent is None else parent
+        return proc.ppid() == owner and any(name in command for name in _HELPER_PROCESSES)
     except psutil.Error:
         return False
 
@@ -162,7 +187,7 @@ def running_children() -> dict[tuple[int, float], psutil.Process]:
     found = {}
     for proc in psutil.Process().children(recursive=True):
         try:
-            if proc.status() == psutil.STATUS_ZOMBIE or _is_multiprocessing_helper(proc):
+            if proc.status() == psutil.STATUS_ZOMBIE or is_multiprocessing_helper(proc):
                 continue
             found[(proc.pid, proc.create_time())] = proc
         except psutil.Error:
