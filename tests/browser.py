@@ -125,7 +125,7 @@ class LabServer:
 
     def lab_url(self, path: str = "") -> str:
         """The JupyterLab page that opens ``path`` (relative to the folder), logged in by the token."""
-        return f"{self.url}/lab/tree/{path}?token={self.token}"
+        return f"{self.url}/lab/tree/{path}?reset&token={self.token}"  # reset: only this notebook open
 
     def __enter__(self) -> Self:
         self.home.mkdir(parents=True, exist_ok=True)

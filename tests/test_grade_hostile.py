@@ -255,8 +255,8 @@ def test_grader_files_hold_no_planted_links_or_huge_files(run):
 
 def test_the_sandbox_blocks_network_and_private_files(sandbox_run, listener):
     assert listener.connections == [], "a submission reached a server on the grader's loopback"
-    assert sandbox_run.rows["network"]["score"] == "1"
-    assert sandbox_run.rows["snoop"]["score"] == "1", "a submission read the solution or another student's work"
+    assert float(sandbox_run.rows["network"]["score"]) == 1
+    assert float(sandbox_run.rows["snoop"]["score"]) == 1, "a submission read the solution or another student's work"
     assert sandbox_run.out.startswith("sandbox: ")
 
 
