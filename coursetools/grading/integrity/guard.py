@@ -26,7 +26,7 @@ from traitlets import Bool, Dict, Float
 
 from ...course import ignored_by
 from ..overrides import SyncFollowsAsync, require_tested_versions
-from .scan import Instructor, scan, written_modules
+from .scan import Instructor, scan, writefile_bodies, written_modules
 
 require_tested_versions()  # plain `nbgrader autograde` and Formgrader import this module to autograde
 
@@ -82,17 +82,6 @@ def is_importable(path: Path) -> bool:
     if path.is_dir():
         return any(p.name.endswith(IMPORTABLE_SUFFIXES) for p in path.rglob("*"))
     return path.name.endswith(IMPORTABLE_SUFFIXES)
-
-
-def writefile_bodies(nb: Any) -> dict[str, set[str]]:
-    """What the notebook's ``%%writefile NAME.py`` cells write, by file name."""
-    bodies: dict[str, set[str]] = {}
-    for cell in nb.cells:
-        if cell.get("cell_type") == "code":
-            first, _, body = cell.source.lstrip().partition("\n")
-            if first.startswith("%%writefile") and first.split()[-1].endswith(".py"):
-                bodies.setdefault(Path(first.split()[-1]).name, set()).add(body.rstrip("\n"))
-    return bodies
 
 
 def unshipped_code(folder: Path, shipped: Iterable[str], ignore: list[str], nb: Any) -> list[str]:

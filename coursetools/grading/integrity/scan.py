@@ -471,17 +471,20 @@ def _writefile_problem(target: str, shipped: set[str]) -> str:
     return ""
 
 
-def written_modules(nb: Any) -> set[str]:
-    """Module names the notebook's cells write with ``%%writefile NAME.py``."""
-    names = set()
+def writefile_bodies(nb: Any) -> dict[str, set[str]]:
+    """What the notebook's ``%%writefile NAME.py`` cells write, by file name."""
+    bodies: dict[str, set[str]] = {}
     for cell in nb.cells:
         if cell.get("cell_type") == "code":
-            first = cell.source.lstrip().splitlines()[:1]
-            if first and first[0].startswith("%%writefile"):
-                target = first[0].split()[-1]
-                if target.endswith(".py"):
-                    names.add(Path(target).name[:-3])
-    return names
+            first, _, body = cell.source.lstrip().partition("\n")
+            if first.startswith("%%writefile") and first.split()[-1].endswith(".py"):
+                bodies.setdefault(Path(first.split()[-1]).name, set()).add(body.rstrip("\n"))
+    return bodies
+
+
+def written_modules(nb: Any) -> set[str]:
+    """Module names the notebook's cells write with ``%%writefile NAME.py``."""
+    return {name[:-3] for name in writefile_bodies(nb)}
 
 
 def scan(nb: Any, shipped: Iterable[str] = ()) -> list[Finding]:
