@@ -10,7 +10,8 @@ submissions with plain nbgrader and print what each earned:
 
     .venv/bin/python tests/submissions.py ps1_processes [name ...] [--nbgrader-option ...]
 
-(``--GuardedExecute.static_scan=False`` tries the runtime checks alone.)  With
+(``--GuardedExecute.static_scan=False`` tries the runtime checks alone; ``--holes`` grades the
+set's ``KNOWN_HOLES``, attacks that still score, instead.)  With
 ``--wrong`` it grades the set's plausible wrong submissions instead and prints,
 for each, whether it lost exactly the points it declares; the last line says
 how long grading took.
@@ -133,13 +134,15 @@ def main(argv: list[str]) -> int:
     from coursetools.bench.baseline import grade_class_with_plain_nbgrader
 
     wrong = "--wrong" in argv
-    options = [a for a in argv if a.startswith("--") and a != "--wrong"]
+    holes = "--holes" in argv  # the gaming table's KNOWN_HOLES: attacks that still score
+    options = [a for a in argv if a.startswith("--") and a not in ("--wrong", "--holes")]
     argv = [a for a in argv if not a.startswith("--")]
     if not argv or "--help" in options:
         print(__doc__)
         return 0 if argv or "--help" in options else 2
     assignment, names = argv[0], argv[1:]
-    table = wrong_submissions(assignment) if wrong else gaming_submissions(assignment)
+    table = wrong_submissions(assignment) if wrong else \
+        load_table(GAMING_DIR, assignment, "KNOWN_HOLES") if holes else gaming_submissions(assignment)
     if names:
         table = {n: table[n] for n in names}
     make_class, prefix, verdict = (wrong_class, "wrong", wrong_verdict) if wrong else \
